@@ -14,10 +14,10 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # external-client conformance tests (npm packages run on Node ≥ 20)
-  nodejs
+  # WebAssembly tooling (wat2wasm builds the sample capsule; wasm2c + interpreter later)
+  wabt
   # benchmark helpers
-  time
+  time openssl
 )
 
 missing=()
@@ -38,4 +38,15 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all packages present" >&2
+fi
+
+# Node.js + npm run the external-client conformance tests. Debian's nodejs is 18 on bookworm; the
+# tests bring their own Node 20 from the npm registry when the machine's is older
+# (tests/conformance/run.sh). Install Debian's only when there is no node/npm at all, so a newer
+# Node from elsewhere is left alone.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs npm" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends nodejs npm
 fi

@@ -1,0 +1,21 @@
+// Publisher key files (DESIGN.md §3): `private.key` = the 32-byte Ed25519 seed as 64 lowercase hex
+// characters and a newline, mode 0600; `public.did` = the did:key and a newline.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "common/status.h"
+#include "crypto/ed25519.h"
+
+namespace elastos::identity {
+
+// Writes DIR/private.key (0600) and DIR/public.did, creating DIR (0700) if needed. Refuses to
+// replace an existing key: losing a publisher key silently is not recoverable.
+[[nodiscard]] Status WriteKeyPair(const std::filesystem::path& dir, const crypto::Ed25519PrivateKey& key);
+
+// Reads a private.key file. Refuses a file that group or others can read (like ssh does), since
+// whoever reads it can publish capsules in the owner's name.
+Result<crypto::Ed25519PrivateKey> ReadPrivateKey(const std::filesystem::path& path);
+
+}  // namespace elastos::identity

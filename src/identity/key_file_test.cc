@@ -1,0 +1,64 @@
+#include "identity/key_file.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "common/file_util.h"
+#include "identity/did_key.h"
+
+namespace elastos::identity {
+namespace {
+
+class KeyFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/elastos-keyfile-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(KeyFileTest, WriteThenReadRoundTrips) {
+  const auto key = crypto::Ed25519PrivateKey::Generate();
+  ASSERT_TRUE(WriteKeyPair(dir_ / "k", key).ok());
+  struct stat st;
+  ASSERT_EQ(::stat((dir_ / "k" / "private.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto text = ReadFileLimited(dir_ / "k" / "private.key", 100);
+  EXPECT_EQ(text->size(), 65u);
+  auto back = ReadPrivateKey(dir_ / "k" / "private.key");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->public_key(), key.public_key());
+  auto did = ReadFileLimited(dir_ / "k" / "public.did", 200);
+  EXPECT_EQ(AsChars(*did), DidKeyEncode(key.public_key()) + "\n");
+}
+
+TEST_F(KeyFileTest, NeverOverwritesAKey) {
+  const auto a = crypto::Ed25519PrivateKey::Generate();
+  ASSERT_TRUE(WriteKeyPair(dir_, a).ok());
+  EXPECT_EQ(WriteKeyPair(dir_, crypto::Ed25519PrivateKey::Generate()).reason(), "already_exists");
+  EXPECT_EQ(ReadPrivateKey(dir_ / "private.key")->public_key(), a.public_key());
+}
+
+TEST_F(KeyFileTest, RefusesReadableOrMalformedKeys) {
+  ASSERT_TRUE(WriteKeyPair(dir_, crypto::Ed25519PrivateKey::Generate()).ok());
+  ASSERT_EQ(::chmod((dir_ / "private.key").c_str(), 0644), 0);
+  auto r = ReadPrivateKey(dir_ / "private.key");
+  EXPECT_EQ(r.status().reason(), "key_file_mode");
+  EXPECT_NE(r.status().message().find("chmod 600"), std::string::npos);
+
+  for (const std::string& body : std::vector<std::string>{"zz\n", std::string(63, 'a') + "\n", std::string(64, 'g') + "\n", std::string(66, 'a')}) {
+    ASSERT_TRUE(WriteFileAtomic(dir_ / "bad.key", AsBytes(body), 0600).ok());
+    EXPECT_EQ(ReadPrivateKey(dir_ / "bad.key").status().reason(), "bad_key_file") << body;
+  }
+  EXPECT_EQ(ReadPrivateKey(dir_ / "missing.key").status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace elastos::identity

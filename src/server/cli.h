@@ -1,0 +1,34 @@
+// The `elastos` command line. Exit codes: 0 success, 1 refused or invalid input, 2 usage error.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "common/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace elastos::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRefused = 1;
+inline constexpr int kExitUsage = 2;
+
+int Run(int argc, char** argv);
+
+// Options shared by every command.
+struct GlobalOptions {
+  std::string data_dir;  // --data-dir, else $ELASTOS_DATA_DIR, else XDG default
+  std::filesystem::path DataDir() const;
+};
+
+// Prints "elastos: error: <message> (<reason>)" on stderr and returns kExitRefused.
+int Fail(const Status& status);
+
+// Each group adds its subcommands to `app`; the handler sets `exit_code` when it runs.
+void AddContentCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void AddCapsuleCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
+
+}  // namespace elastos::cli

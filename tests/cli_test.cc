@@ -222,6 +222,11 @@ TEST_F(CliTest, CarExportImportRoundTrip) {
   EXPECT_EQ(Slurp(dir_ / "copy" / "sub" / "b.bin"), std::string(3 << 20, 'b'));
   EXPECT_TRUE(fs::is_directory(dir_ / "copy" / "empty"));
   EXPECT_EQ(Elastos({"cid", S(dir_ / "copy")}).out, exp.out);
+  // A size cap below the content is refused before anything is written.
+  Outcome capped = Elastos({"car", "import", S(dir_ / "tree.car"), "--out", S(dir_ / "capped"), "--max-size", "1000"});
+  EXPECT_EQ(capped.exit_code, 1);
+  EXPECT_NE(capped.err.find("export_too_large"), std::string::npos) << capped.err;
+  EXPECT_FALSE(fs::exists(dir_ / "capped"));
   // A damaged CAR is refused and writes nothing.
   std::string car = Slurp(dir_ / "tree.car");
   car[car.size() / 2] ^= 1;

@@ -137,8 +137,11 @@ Result<Bytes> ReadFile(const Cid& file, BlockSource& source, std::uint64_t max_s
 // Writes the file or directory tree `root` to `out`, which must not exist. Streams file data.
 // Everything is written under a temporary sibling name, fsynced, and renamed into place only
 // when the whole DAG has been verified and written, so `out` never holds a partial export.
+// At most `max_bytes` of file data are written (resource_exhausted, reason export_too_large,
+// beyond): a DAG that reuses subtrees can declare far more than its blocks hold.
 [[nodiscard]] Status ExportDag(const Cid& root, BlockSource& source,
-                               const std::filesystem::path& out);
+                               const std::filesystem::path& out,
+                               std::uint64_t max_bytes = UINT64_MAX);
 
 // Whether `name` may be a directory entry: not empty, ".", "..", and without '/' or NUL.
 bool IsSafeEntryName(std::string_view name);

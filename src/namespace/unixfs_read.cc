@@ -224,13 +224,24 @@ Status WriteAll(int fd, ByteView data, const std::string& what) {
 
 struct ExportWalk {
   BlockSource& source;
+  std::uint64_t max_bytes;
   std::size_t entries = 0;
+  std::uint64_t written = 0;
 };
 
 Status ExportFile(const Node& node, int fd, const std::string& path, ExportWalk& walk) {
   ELASTOS_RETURN_IF_ERROR(DeclaredSize(node, path).status());
-  auto written = StreamFileNode(node, walk.source, path, 0,
-                                [&](ByteView data) { return WriteAll(fd, data, Where(path)); });
+  auto written = StreamFileNode(node, walk.source, path, 0, [&](ByteView data) {
+    // Shared subtrees let a small DAG expand to far more than it holds (a "DAG bomb"): the
+    // budget counts bytes actually written, not bytes stored.
+    walk.written += data.size();
+    if (walk.written > walk.max_bytes) {
+      return ResourceExhausted("export_too_large", "the content expands to more than " +
+                                                       std::to_string(walk.max_bytes) +
+                                                       " bytes, the limit for this export");
+    }
+    return WriteAll(fd, data, Where(path));
+  });
   if (!written.ok()) return written.status();
   if (::fsync(fd) != 0) return IoError("fsync " + Where(path), errno);
   return OkStatus();
@@ -343,7 +354,8 @@ Result<Bytes> ReadFile(const Cid& file, BlockSource& source, std::uint64_t max_s
   return out;
 }
 
-Status ExportDag(const Cid& root, BlockSource& source, const fs::path& out) {
+Status ExportDag(const Cid& root, BlockSource& source, const fs::path& out,
+                 std::uint64_t max_bytes) {
   struct stat st;
   if (::lstat(out.c_str(), &st) == 0) {
     return FailedPrecondition("already_exists",
@@ -357,7 +369,7 @@ Status ExportDag(const Cid& root, BlockSource& source, const fs::path& out) {
   UniqueFd parent_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!parent_fd.valid()) return IoError("open " + parent.string(), errno);
 
-  ExportWalk walk{source};
+  ExportWalk walk{source, max_bytes};
   ELASTOS_ASSIGN_OR_RETURN(Node node, LoadNode(root, source, ""));
   // Build under a hidden temporary name beside `out`; rename only a complete, verified tree.
   std::string tmpl = (parent / ("." + name.string() + ".export-XXXXXX")).string();

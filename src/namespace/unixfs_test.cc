@@ -525,6 +525,25 @@ TEST_F(HostileDagTest, RepeatedSubtreesAreListedUnderEachName) {
   EXPECT_TRUE(fs::is_directory(tmp_.path() / "out" / "b"));
 }
 
+TEST_F(HostileDagTest, ExportBudgetStopsADagBomb) {
+  // One 1 KiB leaf, a file of 64 links to it, a directory of 64 links to that file: 3 small
+  // blocks that expand to 4 MiB on disk.
+  const Cid leaf = PutRaw(std::string(1024, 'x'));
+  const Cid file = FileNode(std::vector<PbLink>(64, PbLink{leaf, "", 1024}),
+                            std::vector<std::uint64_t>(64, 1024), 64 * 1024);
+  std::vector<PbLink> entries;
+  for (int i = 0; i < 64; ++i) entries.push_back(PbLink{file, "f" + std::to_string(100 + i), 1});
+  const Cid bomb = Dir(entries);
+  const fs::path out = tmp_.path() / "out";
+  const Status s = ExportDag(bomb, store_, out, 1 << 20);
+  EXPECT_EQ(s.reason(), "export_too_large") << s.ToString();
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_TRUE(fs::is_empty(tmp_.path())) << "temporary export left behind";
+  // The same DAG within budget exports in full.
+  ASSERT_TRUE(ExportDag(bomb, store_, out, 4 << 20).ok());
+  EXPECT_EQ(fs::file_size(out / "f163"), 64u * 1024);
+}
+
 TEST_F(HostileDagTest, ExportRefusesAnExistingOrUnnamedTarget) {
   const Cid file = PutRaw("x");
   fs::create_directory(tmp_.path() / "exists");

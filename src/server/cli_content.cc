@@ -74,7 +74,29 @@ int CarExport(const ImportArgs& args, const std::string& out) {
   return kExitOk;
 }
 
-int CarImport(const std::string& car, const std::string& out) {
+// What `car import` may write: the DAG's declared size, if it fits on the disk and under the
+// user's cap. Checked before writing so a DAG bomb (small CAR, huge expansion) is refused with a
+// clear message instead of filling the disk.
+Result<std::uint64_t> ImportBudget(const ipld::Cid& root, ipld::BlockSource& source, const fs::path& out,
+                                   std::uint64_t max_size) {
+  ELASTOS_ASSIGN_OR_RETURN(auto entries, ipld::ListDag(root, source));
+  std::uint64_t declared = 0;
+  for (const auto& e : entries) declared += e.size;
+  if (declared > max_size) {
+    return ResourceExhausted("export_too_large", "the content expands to " + std::to_string(declared) +
+                                                     " bytes, more than --max-size " + std::to_string(max_size));
+  }
+  std::error_code ec;
+  const fs::space_info space = fs::space(out.has_parent_path() ? out.parent_path() : fs::path("."), ec);
+  if (!ec && declared > space.available) {
+    return ResourceExhausted("export_too_large", "the content expands to " + std::to_string(declared) +
+                                                     " bytes but only " + std::to_string(space.available) +
+                                                     " are free at " + out.string());
+  }
+  return declared;
+}
+
+int CarImport(const std::string& car, const std::string& out, std::uint64_t max_size) {
   auto source = ipld::CarBlockSource::Open(car);  // verifies every block
   if (!source.ok()) return Fail(source.status().WithContext(car));
   const auto& roots = (*source)->roots();
@@ -82,7 +104,9 @@ int CarImport(const std::string& car, const std::string& out) {
     return Fail(InvalidArgument("car_bad_roots", car + " has " + std::to_string(roots.size()) +
                                                      " roots; 'car import' writes a CAR with exactly one root"));
   }
-  if (Status s = ipld::ExportDag(roots[0], **source, out); !s.ok()) return Fail(s);
+  auto budget = ImportBudget(roots[0], **source, out, max_size);
+  if (!budget.ok()) return Fail(budget.status());
+  if (Status s = ipld::ExportDag(roots[0], **source, out, *budget); !s.ok()) return Fail(s);
   std::printf("%s\n", roots[0].ToString().c_str());
   return kExitOk;
 }
@@ -113,7 +137,11 @@ void AddContentCommands(CLI::App& app, const GlobalOptions& /*global*/, int& exi
   CLI::App* imp = car->add_subcommand("import", "Verify every block of a CAR file and write its content to a directory");
   imp->add_option("car", *import_car, "CAR file")->required();
   imp->add_option("--out", *import_out, "Where to write the file or directory (must not exist)")->required();
-  imp->callback([import_car, import_out, &exit_code] { exit_code = CarImport(*import_car, *import_out); });
+  auto import_max = std::make_shared<std::uint64_t>(UINT64_MAX);
+  imp->add_option("--max-size", *import_max, "Refuse content that expands to more than this many bytes");
+  imp->callback([import_car, import_out, import_max, &exit_code] {
+    exit_code = CarImport(*import_car, *import_out, *import_max);
+  });
 }
 
 }  // namespace elastos::cli

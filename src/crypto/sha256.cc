@@ -17,11 +17,22 @@ namespace {
 void Check(int ok) {
   if (ok != 1) std::abort();
 }
+
+// Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up on every init, which
+// costs more than hashing a token.
+const EVP_MD* Md() {
+  static EVP_MD* md = [] {
+    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (m == nullptr) std::abort();
+    return m;
+  }();
+  return md;
+}
 }  // namespace
 
 Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
   if (ctx_->md == nullptr) std::abort();
-  Check(EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr));
+  Check(EVP_DigestInit_ex2(ctx_->md, Md(), nullptr));
 }
 
 Sha256::~Sha256() = default;
@@ -32,15 +43,15 @@ Digest256 Sha256::Final() {
   Digest256 out;
   unsigned int len = 0;
   Check(EVP_DigestFinal_ex(ctx_->md, out.data(), &len));
-  Check(EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr));
+  Check(EVP_DigestInit_ex2(ctx_->md, Md(), nullptr));
   return out;
 }
 
 Digest256 Sha256::Hash(ByteView data) {
-  Digest256 out;
-  unsigned int len = 0;
-  Check(EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr));
-  return out;
+  // One context per thread, reused: small inputs (tokens, blocks' CIDs) are hashed often.
+  thread_local Sha256 hasher;
+  hasher.Update(data);
+  return hasher.Final();
 }
 
 }  // namespace elastos::crypto

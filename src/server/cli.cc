@@ -34,6 +34,8 @@ int Run(int argc, char** argv) {
   int exit_code = kExitOk;
   AddContentCommands(app, global, exit_code);
   AddCapsuleCommands(app, global, exit_code);
+  AddAuditCommands(app, global, exit_code);
+  AddTokenCommands(app, global, exit_code);
 
   try {
     app.parse(argc, argv);

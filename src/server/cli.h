@@ -30,5 +30,7 @@ int Fail(const Status& status);
 // Each group adds its subcommands to `app`; the handler sets `exit_code` when it runs.
 void AddContentCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddCapsuleCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void AddAuditCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void AddTokenCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 
 }  // namespace elastos::cli

@@ -1,0 +1,37 @@
+#include "runtime/capability/crash_rig.h"
+
+#include "common/encoding.h"
+
+namespace elastos::runtime::testing {
+
+Result<Kernel> Kernel::Open(const std::filesystem::path& dir) {
+  Kernel k;
+  k.env = NewPosixEnv();
+  ELASTOS_RETURN_IF_ERROR(k.env->CreateDirectories(dir / "keys", 0700));
+  const auto audit_key_path = dir / "keys" / "audit.key";
+  if (!k.env->Exists(audit_key_path)) {
+    const auto key = crypto::Ed25519PrivateKey::Generate();
+    ELASTOS_RETURN_IF_ERROR(k.env->WriteFileAtomic(audit_key_path, AsBytes(HexEncode(key.seed()) + "\n"), 0600));
+  }
+  ELASTOS_ASSIGN_OR_RETURN(Bytes hex, k.env->ReadFile(audit_key_path, 256));
+  ELASTOS_ASSIGN_OR_RETURN(Bytes seed, HexDecode(AsChars(ByteView(hex).first(64))));
+  ELASTOS_ASSIGN_OR_RETURN(auto audit_key, crypto::Ed25519PrivateKey::FromSeed(seed));
+  k.audit_public_key = audit_key.public_key();
+  ELASTOS_ASSIGN_OR_RETURN(k.store, CapabilityStore::Open(*k.env, dir / "state.db"));
+  ELASTOS_ASSIGN_OR_RETURN(k.clock, SecureClock::Open(*k.env, dir / "clock"));
+  ELASTOS_ASSIGN_OR_RETURN(k.audit, audit::AuditLog::Open(*k.env, dir / "audit", audit_key));
+  ELASTOS_ASSIGN_OR_RETURN(k.manager, CapabilityManager::Open({k.env.get(), k.store.get(), k.clock.get(), k.audit.get()},
+                                                              dir / "keys" / "runtime.key"));
+  return k;
+}
+
+Status Kernel::Close() {
+  manager.reset();
+  Status s = audit ? audit->Close() : OkStatus();
+  audit.reset();
+  clock.reset();
+  store.reset();
+  return s;
+}
+
+}  // namespace elastos::runtime::testing

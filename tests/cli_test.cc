@@ -15,6 +15,7 @@
 #include "common/file_util.h"
 #include "common/manifest.h"
 #include "identity/did_key.h"
+#include "runtime/audit/audit_log.h"
 #include "runtime/capability/token.h"
 
 namespace elastos {
@@ -281,6 +282,56 @@ TEST_F(CliTest, TokenInspectDecodesAndChecksTheSignature) {
   Outcome garbage = Elastos({"token", "inspect", "not-a-token"});
   EXPECT_EQ(garbage.exit_code, 1);
   EXPECT_NE(garbage.err.find("token_malformed"), std::string::npos) << garbage.err;
+}
+
+TEST_F(CliTest, AuditVerifyTailProof) {
+  const auto key = crypto::Ed25519PrivateKey::Generate();
+  const fs::path data = dir_ / "data";
+  Write(data / "keys" / "audit.key", HexEncode(key.seed()) + "\n");
+  ASSERT_EQ(::chmod((data / "keys" / "audit.key").c_str(), 0600), 0);
+  auto env = NewPosixEnv();
+  {
+    auto log = audit::AuditLog::Open(*env, data / "audit", key);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    for (int i = 0; i < 5; ++i) {
+      audit::AuditRecord r;
+      r.type = "grant";
+      r.subject = "token" + std::to_string(i);
+      ASSERT_TRUE((*log)->Append(r).ok());
+    }
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  Outcome verify = Elastos({"audit", "verify"});
+  ASSERT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_NE(verify.out.find("records      6"), std::string::npos) << verify.out;  // log_init + 5
+  EXPECT_NE(verify.out.find("uncovered    0"), std::string::npos) << verify.out;
+
+  Outcome tail = Elastos({"audit", "tail", "-n", "2", "--json"});
+  ASSERT_EQ(tail.exit_code, 0) << tail.err;
+  std::istringstream lines(tail.out);
+  std::string line;
+  std::vector<std::string> subjects;
+  while (std::getline(lines, line)) {
+    subjects.emplace_back(boost::json::parse(line).as_object()["record"].as_object()["subject"].as_string());
+  }
+  EXPECT_EQ(subjects, (std::vector<std::string>{"token3", "token4"}));
+
+  Outcome proof = Elastos({"audit", "proof", "3"});
+  EXPECT_EQ(proof.exit_code, 0) << proof.err;
+  EXPECT_NE(proof.out.find("audit path"), std::string::npos);
+  EXPECT_EQ(Elastos({"audit", "proof", "99"}).exit_code, 1);
+
+  // Pinning another key fails; so does a flipped byte inside a checkpointed record.
+  const auto other = crypto::Ed25519PrivateKey::Generate();
+  EXPECT_EQ(Elastos({"audit", "verify", "--key", identity::DidKeyEncode(other.public_key())}).exit_code, 1);
+  std::string bytes = Slurp(data / "audit" / "audit.log");
+  const std::size_t at = bytes.find("token2");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] = 'T';
+  Write(data / "audit" / "audit.log", bytes);
+  Outcome tampered = Elastos({"audit", "verify"});
+  EXPECT_EQ(tampered.exit_code, 1);
+  EXPECT_FALSE((tampered.out + tampered.err).empty());
 }
 
 }  // namespace

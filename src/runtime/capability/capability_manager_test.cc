@@ -9,6 +9,11 @@
 #include "common/encoding.h"
 #include "common/testing/fault_env.h"
 #include "runtime/audit/audit_log.h"
+#include "runtime/audit/verify.h"
+
+#include <set>
+
+#include <boost/json.hpp>
 
 namespace elastos::runtime {
 namespace {
@@ -337,6 +342,38 @@ TEST_F(ManagerTest, CachedValidationStillChecksEverythingButTheSignature) {
   EXPECT_EQ(Use(t, Access(Action::kRead, kNote, "other#1")), "wrong_holder");
   ASSERT_TRUE(mgr_->Revoke(t.fields().id, "test", shell_).ok());
   EXPECT_EQ(Use(t, Access(Action::kRead)), "token_revoked");
+}
+
+TEST_F(ManagerTest, EveryOperationAndOutcomeIsAudited) {
+  const Token t = Grant({.action = Action::kRead, .delegatable = true});
+  ASSERT_EQ(Use(t, Access(Action::kRead)), "ok");
+  ASSERT_EQ(Use(t, Access(Action::kWrite)), "wrong_action");
+  ASSERT_EQ(Use(t, Access(Action::kRead, kNote, "intruder#1")), "wrong_holder");
+  ASSERT_TRUE(mgr_->Delegate(t, "notes#1", {.to_holder = "viewer#1", .resource = kNotes}).ok());
+  ASSERT_TRUE(mgr_->Revoke(t.fields().id, "done", shell_).ok());
+  ASSERT_EQ(Use(t, Access(Action::kRead)), "token_revoked");
+  ASSERT_TRUE(mgr_->RevokeAll("incident", shell_).ok());
+  ASSERT_TRUE(mgr_->RotateSigningKey(shell_).ok());
+  ASSERT_EQ(mgr_->ValidateWire("garbage", Access(Action::kRead)).reason(), "token_malformed");
+  ASSERT_TRUE(audit_->Flush().ok());
+
+  auto records = audit::ReadTail(env_, dir_ / "audit", 100);
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  std::set<std::string> seen;
+  for (const auto& r : records->records) {
+    auto o = boost::json::parse(r.json).as_object();
+    std::string entry(o["type"].as_string());
+    entry += "/" + std::string(o["outcome"].as_string());
+    if (o.contains("reason")) entry += "/" + std::string(o["reason"].as_string());
+    seen.insert(entry);
+  }
+  for (const char* want : {"grant/ok", "validate/ok", "validate/denied/wrong_action", "validate/denied/wrong_holder",
+                           "delegate/ok", "revoke/ok/done", "validate/denied/token_revoked", "epoch_advance/ok/incident",
+                           "signing_key_rotation/ok", "validate/denied/token_malformed"}) {
+    EXPECT_TRUE(seen.contains(want)) << "no audit record " << want;
+  }
+  // Records name token ids, never token bytes.
+  for (const auto& r : records->records) EXPECT_EQ(r.json.find(t.ToWire()), std::string::npos);
 }
 
 TEST_F(ManagerTest, GrantRefusesBadRequests) {

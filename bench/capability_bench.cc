@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/encoding.h"
+#include "identity/key_file.h"
 #include "runtime/audit/audit_log.h"
 #include "runtime/capability/capability_manager.h"
 
@@ -94,7 +95,7 @@ int main() {
   // Cold validation: every token is new to the cache. Tokens are signed directly with the
   // runtime key (as Grant would) so the measurement is not dominated by grant fsyncs.
   auto key_hex = env->ReadFile(dir / "runtime.key", 256);
-  auto key = crypto::Ed25519PrivateKey::FromSeed(*HexDecode(AsChars(ByteView(*key_hex).first(64))));
+  auto key = identity::ParsePrivateKey(*key_hex);
   const std::size_t kCold = 20000;
   std::vector<Token> fresh;
   fresh.reserve(kCold);

@@ -11,6 +11,21 @@
 
 namespace elastos::identity {
 
+std::string FormatPrivateKey(const crypto::Ed25519PrivateKey& key) { return HexEncode(key.seed()) + "\n"; }
+
+Result<crypto::Ed25519PrivateKey> ParsePrivateKey(ByteView text) {
+  std::string_view body = AsChars(text);
+  if (body.ends_with('\n')) body.remove_suffix(1);
+  Result<Bytes> seed = InvalidArgument("bad_key_file", "");
+  if (body.size() == 64) seed = HexDecode(body);
+  if (!seed.ok()) {
+    return InvalidArgument("bad_key_file", "a private key file holds 64 hex characters (an Ed25519 seed) and a newline");
+  }
+  auto key = crypto::Ed25519PrivateKey::FromSeed(*seed);
+  sodium_memzero(seed->data(), seed->size());
+  return key;
+}
+
 Status WriteKeyPair(const std::filesystem::path& dir, const crypto::Ed25519PrivateKey& key) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -23,7 +38,7 @@ Status WriteKeyPair(const std::filesystem::path& dir, const crypto::Ed25519Priva
                                                       " already exists; refusing to overwrite a key (choose another --out directory)");
     }
   }
-  std::string hex = HexEncode(key.seed()) + "\n";
+  std::string hex = FormatPrivateKey(key);
   Status s = WriteFileAtomic(private_path, AsBytes(hex), 0600, Overwrite::kRefuse);
   sodium_memzero(hex.data(), hex.size());
   ELASTOS_RETURN_IF_ERROR(s);
@@ -41,17 +56,9 @@ Result<crypto::Ed25519PrivateKey> ReadPrivateKey(const std::filesystem::path& pa
                                                  mode + "); run: chmod 600 " + path.string());
   }
   ELASTOS_ASSIGN_OR_RETURN(Bytes text, ReadFileLimited(path, 256));
-  std::string_view body = AsChars(text);
-  if (body.ends_with('\n')) body.remove_suffix(1);
-  Result<Bytes> seed = InvalidArgument("bad_key_file", "");
-  if (body.size() == 64) seed = HexDecode(body);
+  auto key = ParsePrivateKey(text);
   sodium_memzero(text.data(), text.size());
-  if (!seed.ok()) {
-    return InvalidArgument("bad_key_file", "private key " + path.string() +
-                                               " must hold 64 hex characters (an Ed25519 seed) and a newline");
-  }
-  auto key = crypto::Ed25519PrivateKey::FromSeed(*seed);
-  sodium_memzero(seed->data(), seed->size());
+  if (!key.ok()) return key.status().WithContext("private key " + path.string());
   return key;
 }
 

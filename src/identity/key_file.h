@@ -14,6 +14,12 @@ namespace elastos::identity {
 // replace an existing key: losing a publisher key silently is not recoverable.
 [[nodiscard]] Status WriteKeyPair(const std::filesystem::path& dir, const crypto::Ed25519PrivateKey& key);
 
+// The key file's text: 64 lowercase hex characters of the seed and a newline. The caller wipes
+// the returned string (sodium_memzero) when done with it.
+std::string FormatPrivateKey(const crypto::Ed25519PrivateKey& key);
+// Parses that text (the trailing newline is optional). reason: bad_key_file.
+Result<crypto::Ed25519PrivateKey> ParsePrivateKey(ByteView text);
+
 // Reads a private.key file. Refuses a file that group or others can read (like ssh does), since
 // whoever reads it can publish capsules in the owner's name.
 Result<crypto::Ed25519PrivateKey> ReadPrivateKey(const std::filesystem::path& path);

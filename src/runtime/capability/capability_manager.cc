@@ -6,6 +6,7 @@
 
 #include "common/encoding.h"
 #include "crypto/sha256.h"
+#include "identity/key_file.h"
 #include "runtime/capability/resource.h"
 
 namespace elastos::runtime {
@@ -16,22 +17,16 @@ constexpr std::uint64_t kMaxTtlSecs = 10ull * 365 * 24 * 3600;
 Result<crypto::Ed25519PrivateKey> LoadOrCreateKey(Env& env, const std::filesystem::path& path) {
   if (!env.Exists(path)) {
     const auto key = crypto::Ed25519PrivateKey::Generate();
-    std::string hex = HexEncode(key.seed()) + "\n";
+    std::string hex = identity::FormatPrivateKey(key);
     const Status s = env.WriteFileAtomic(path, AsBytes(hex), 0600);
     sodium_memzero(hex.data(), hex.size());
     ELASTOS_RETURN_IF_ERROR(s);
     return key;
   }
   ELASTOS_ASSIGN_OR_RETURN(Bytes text, env.ReadFile(path, 256));
-  std::string_view body = AsChars(text);
-  if (body.ends_with('\n')) body.remove_suffix(1);
-  auto seed = body.size() == 64 ? HexDecode(body) : Result<Bytes>(InvalidArgument("", ""));
+  auto key = identity::ParsePrivateKey(text);
   sodium_memzero(text.data(), text.size());
-  if (!seed.ok()) {
-    return InvalidArgument("bad_key_file", "runtime signing key " + path.string() + " is not 64 hex characters");
-  }
-  auto key = crypto::Ed25519PrivateKey::FromSeed(*seed);
-  sodium_memzero(seed->data(), seed->size());
+  if (!key.ok()) return key.status().WithContext("runtime signing key " + path.string());
   return key;
 }
 
@@ -364,7 +359,7 @@ Result<std::uint64_t> CapabilityManager::RevokeAll(std::string_view reason, cons
 
 Status CapabilityManager::RotateSigningKey(const Actor& by) {
   const auto next = crypto::Ed25519PrivateKey::Generate();
-  std::string hex = HexEncode(next.seed()) + "\n";
+  std::string hex = identity::FormatPrivateKey(next);
   std::unique_lock lock(key_mu_);
   const std::string old_did = HexEncode(key_.public_key().bytes());
   // The new key is durable before it is used; if it cannot be written nothing changes.

@@ -8,6 +8,7 @@
 
 #include "common/encoding.h"
 #include "common/testing/fault_env.h"
+#include "identity/key_file.h"
 #include "runtime/audit/audit_log.h"
 #include "runtime/audit/verify.h"
 
@@ -192,7 +193,7 @@ TEST_F(ManagerTest, Check09FutureDated) {
   // signature means a mis-set clock elsewhere or a leaked key. Make one with the runtime key.
   env_.SetUnixSeconds(2'000'000'000);
   auto seed = env_.ReadFile(dir_ / "keys" / "runtime.key", 256);
-  auto key = crypto::Ed25519PrivateKey::FromSeed(*HexDecode(AsChars(ByteView(*seed).first(64))));
+  auto key = identity::ParsePrivateKey(*seed);
   TokenFields f = Grant({.action = Action::kRead}).fields();
   f.issued_at.unix_secs = 2'000'000'000 + 301;
   EXPECT_EQ(Use(Token::Sign(f, *key), Access(Action::kRead)), "future_dated");

@@ -1,6 +1,6 @@
 #include "runtime/capability/crash_rig.h"
 
-#include "common/encoding.h"
+#include "identity/key_file.h"
 
 namespace elastos::runtime::testing {
 
@@ -11,11 +11,10 @@ Result<Kernel> Kernel::Open(const std::filesystem::path& dir) {
   const auto audit_key_path = dir / "keys" / "audit.key";
   if (!k.env->Exists(audit_key_path)) {
     const auto key = crypto::Ed25519PrivateKey::Generate();
-    ELASTOS_RETURN_IF_ERROR(k.env->WriteFileAtomic(audit_key_path, AsBytes(HexEncode(key.seed()) + "\n"), 0600));
+    ELASTOS_RETURN_IF_ERROR(k.env->WriteFileAtomic(audit_key_path, AsBytes(identity::FormatPrivateKey(key)), 0600));
   }
-  ELASTOS_ASSIGN_OR_RETURN(Bytes hex, k.env->ReadFile(audit_key_path, 256));
-  ELASTOS_ASSIGN_OR_RETURN(Bytes seed, HexDecode(AsChars(ByteView(hex).first(64))));
-  ELASTOS_ASSIGN_OR_RETURN(auto audit_key, crypto::Ed25519PrivateKey::FromSeed(seed));
+  ELASTOS_ASSIGN_OR_RETURN(Bytes text, k.env->ReadFile(audit_key_path, 256));
+  ELASTOS_ASSIGN_OR_RETURN(auto audit_key, identity::ParsePrivateKey(text));
   k.audit_public_key = audit_key.public_key();
   ELASTOS_ASSIGN_OR_RETURN(k.store, CapabilityStore::Open(*k.env, dir / "state.db"));
   ELASTOS_ASSIGN_OR_RETURN(k.clock, SecureClock::Open(*k.env, dir / "clock"));

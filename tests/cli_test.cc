@@ -14,6 +14,7 @@
 #include "common/encoding.h"
 #include "common/file_util.h"
 #include "common/manifest.h"
+#include "common/testing/temp_dir.h"
 #include "identity/did_key.h"
 #include "runtime/audit/audit_log.h"
 #include "runtime/capability/token.h"
@@ -33,11 +34,8 @@ class CliTest : public ::testing::Test {
     const char* bin = std::getenv("ELASTOS_BIN");
     ASSERT_NE(bin, nullptr) << "ELASTOS_BIN must point at build/bin (ctest sets it)";
     elastos_ = fs::path(bin) / "elastos";
-    char tmpl[] = "/tmp/elastos-cli-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = tmp_.path();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   Outcome Elastos(std::vector<std::string> args) {
     const fs::path out = dir_ / ".stdout", err = dir_ / ".stderr";
@@ -80,6 +78,7 @@ class CliTest : public ::testing::Test {
     Write(dir_ / "app" / "app.wasm", std::string("\0asm\1\0\0\0", 8));
   }
 
+  ::elastos::testing::TempDir tmp_;
   fs::path elastos_, dir_;
   std::string did_;
 };

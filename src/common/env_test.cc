@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/testing/fault_env.h"
+#include "common/testing/temp_dir.h"
 
 namespace elastos {
 namespace {
@@ -12,12 +13,6 @@ namespace fs = std::filesystem;
 
 class EnvTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/elastos-env-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string ReadAll(Env& env, const fs::path& p) {
     auto file = env.OpenReadable(p);
     std::string out;
@@ -30,7 +25,8 @@ class EnvTest : public ::testing::Test {
     }
     return out;
   }
-  fs::path dir_;
+  ::elastos::testing::TempDir tmp_;
+  const std::filesystem::path dir_ = tmp_.path();
   std::unique_ptr<Env> posix_ = NewPosixEnv();
 };
 

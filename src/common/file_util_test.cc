@@ -5,18 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include "common/testing/temp_dir.h"
+
 namespace elastos {
 namespace {
 
 class FileUtilTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/elastos-fileutil-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
+  ::elastos::testing::TempDir tmp_;
+  const std::filesystem::path dir_ = tmp_.path();
 };
 
 TEST_F(FileUtilTest, WritesAtomicallyWithMode) {

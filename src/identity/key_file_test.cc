@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "common/file_util.h"
+#include "common/testing/temp_dir.h"
 #include "identity/did_key.h"
 
 namespace elastos::identity {
@@ -15,13 +16,8 @@ namespace {
 
 class KeyFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/elastos-keyfile-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
+  ::elastos::testing::TempDir tmp_;
+  const std::filesystem::path dir_ = tmp_.path();
 };
 
 TEST_F(KeyFileTest, WriteThenReadRoundTrips) {

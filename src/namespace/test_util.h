@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/bytes.h"
+#include "common/testing/temp_dir.h"
 #include "namespace/unixfs.h"
 
 namespace elastos::ipld::testutil {
@@ -81,21 +82,7 @@ inline Result<ImportResult> ImportBytes(const UnixFsProfile& profile, ByteView d
 }
 
 // A fresh directory under /tmp, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/elastos-ns-test-XXXXXX";
-    if (::mkdtemp(tmpl) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using ::elastos::testing::TempDir;
 
 inline void WriteFile(const std::filesystem::path& p, ByteView data) {
   std::filesystem::create_directories(p.parent_path());

@@ -1,3 +1,4 @@
+#include "common/testing/temp_dir.h"
 #include "runtime/capability/capability_manager.h"
 
 #include <unistd.h>
@@ -26,14 +27,11 @@ constexpr char kNote[] = "localhost://Users/self/Documents/Notes/a.txt";
 class ManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/elastos-capmgr-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = tmp_.path();
     Open();
   }
   void TearDown() override {
     Close();
-    fs::remove_all(dir_);
   }
   void Open() {
     ASSERT_TRUE(env_.CreateDirectories(dir_ / "keys", 0700).ok());
@@ -83,6 +81,7 @@ class ManagerTest : public ::testing::Test {
     return {caller, action, resource, c};
   }
 
+  ::elastos::testing::TempDir tmp_;
   fs::path dir_;
   std::unique_ptr<Env> posix_ = NewPosixEnv();
   testing::FaultInjectionEnv env_{posix_.get()};

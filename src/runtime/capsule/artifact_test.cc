@@ -1,3 +1,4 @@
+#include "common/testing/temp_dir.h"
 #include "runtime/capsule/artifact.h"
 
 #include <unistd.h>
@@ -25,9 +26,7 @@ constexpr char kManifest[] = R"({
 class ArtifactTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/elastos-artifact-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    root_ = tmp_.path();
     dir_ = root_ / "hello";
     fs::create_directories(dir_ / "assets" / "empty");
     Write(dir_ / "capsule.json", kManifest);
@@ -36,7 +35,6 @@ class ArtifactTest : public ::testing::Test {
     trust_ = *TrustStore::Parse(identity::DidKeyEncode(publisher_.public_key()) + " root\n" +
                                 identity::DidKeyEncode(other_trusted_.public_key()) + " community\n");
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   static void Write(const fs::path& p, const std::string& s) {
     ASSERT_TRUE(WriteFileAtomic(p, AsBytes(s)).ok());
@@ -83,6 +81,7 @@ class ArtifactTest : public ::testing::Test {
     return r.ok() ? "ok" : r.status().reason();
   }
 
+  ::elastos::testing::TempDir tmp_;
   fs::path root_, dir_;
   crypto::Ed25519PrivateKey publisher_ = crypto::Ed25519PrivateKey::Generate();
   crypto::Ed25519PrivateKey other_trusted_ = crypto::Ed25519PrivateKey::Generate();

@@ -125,7 +125,7 @@ int CapsuleVerify(const std::string& file, const std::string& trust_path, const 
 
 int CapsuleInspect(const std::string& file, bool json) {
   auto opened = capsule::CapsuleFile::Open(file);
-  if (!opened.ok()) return Fail(opened.status());
+  if (!opened.ok()) return Fail(opened.status().WithContext(file));
   auto envelope = opened->ReadEnvelope();
   std::string signer = "unsigned";
   std::string signature = envelope.status().ToString();

@@ -142,8 +142,8 @@ Result<PackResult> PackCapsule(const fs::path& dir, const crypto::Ed25519Private
 
 Result<CapsuleFile> CapsuleFile::Open(const fs::path& path) {
   CapsuleFile file;
-  auto blocks = ipld::CarBlockSource::Open(path);
-  if (!blocks.ok()) return blocks.status().WithContext(path.string());
+  auto blocks = ipld::CarBlockSource::Open(path);  // callers name the file in their messages
+  if (!blocks.ok()) return blocks.status();
   file.blocks = std::move(blocks).value();
   const auto& roots = file.blocks->roots();
   if (roots.empty() || roots.size() > 2) {

@@ -206,6 +206,18 @@ class Use {
   int bind_rc_ = SQLITE_OK;
 };
 
+// Steps `u` to its end, collecting the token id in column 0 of every row.
+Result<std::vector<TokenId>> CollectIds(Use& u, const char* what) {
+  std::vector<TokenId> ids;
+  for (;;) {
+    ELASTOS_ASSIGN_OR_RETURN(bool row, u.Step(what));
+    if (!row) return ids;
+    const auto id = u.Id(0);
+    if (!id) return CorruptValue("token id");
+    ids.push_back(*id);
+  }
+}
+
 struct ConnectionCloser {
   void operator()(sqlite3* db) const { sqlite3_close(db); }
 };
@@ -682,13 +694,7 @@ Result<std::vector<TokenId>> CapabilityStore::RevokeWhere(const TokenFilter& fil
     if (filter.session) u.Bind(sqlite3_bind_parameter_index(s.get(), "$session"), *filter.session);
     u.Bind(sqlite3_bind_parameter_index(s.get(), "$now"), db.env->NowUnixSeconds());
     u.Bind(sqlite3_bind_parameter_index(s.get(), "$reason"), TruncateUtf8(reason, kMaxReasonBytes));
-    for (;;) {
-      ELASTOS_ASSIGN_OR_RETURN(bool row, u.Step("revoke tokens"));
-      if (!row) break;
-      const auto id = u.Id(0);
-      if (!id) return CorruptValue("token id");
-      revoked.push_back(*id);
-    }
+    ELASTOS_ASSIGN_OR_RETURN(revoked, CollectIds(u, "revoke tokens"));
   }
   ELASTOS_RETURN_IF_ERROR(txn.Commit());
   std::unique_lock cache(cache_mu_);
@@ -713,13 +719,7 @@ Status CapabilityStore::EndSession(std::string_view session) {
   {
     Use u(db.get(), db.revoke_session_tokens);
     u.Bind(1, session).Bind(2, now);
-    for (;;) {
-      ELASTOS_ASSIGN_OR_RETURN(bool row, u.Step("revoke session tokens"));
-      if (!row) break;
-      const auto id = u.Id(0);
-      if (!id) return CorruptValue("token id");
-      revoked.push_back(*id);
-    }
+    ELASTOS_ASSIGN_OR_RETURN(revoked, CollectIds(u, "revoke session tokens"));
   }
   ELASTOS_RETURN_IF_ERROR(txn.Commit());
   std::unique_lock cache(cache_mu_);

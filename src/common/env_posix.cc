@@ -18,17 +18,7 @@ class PosixWritableFile final : public WritableFile {
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
-  Status Append(ByteView data) override {
-    while (!data.empty()) {
-      const ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return IoError("append " + path_.string(), errno);
-      }
-      data = data.subspan(static_cast<std::size_t>(n));
-    }
-    return OkStatus();
-  }
+  Status Append(ByteView data) override { return WriteAll(fd_, data, path_.string()); }
   Status Sync() override {
     if (::fdatasync(fd_) != 0) return IoError("fdatasync " + path_.string(), errno);
     return OkStatus();

@@ -20,19 +20,31 @@ struct Fd {
   }
 };
 
-Status WriteAll(int fd, ByteView data, const std::filesystem::path& path) {
+}  // namespace
+
+Status WriteAll(int fd, ByteView data, std::string_view what) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return IoError("write " + path.string(), errno);
+      return IoError("write " + std::string(what), errno);
     }
     data = data.subspan(static_cast<std::size_t>(n));
   }
   return OkStatus();
 }
 
-}  // namespace
+std::uint64_t FileBytesUnder(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return fs::file_size(path, ec);
+  std::uint64_t total = 0;
+  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
 
 Status SyncDirectory(const std::filesystem::path& dir) {
   Fd d{::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
@@ -59,7 +71,7 @@ Status WriteFileAtomic(const std::filesystem::path& path, ByteView data, mode_t 
   // O_EXCL|O_NOFOLLOW: never write through a planted symlink or into someone else's file.
   Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)};
   if (f.fd < 0) return IoError("create " + tmp.string(), errno);
-  Status s = WriteAll(f.fd, data, tmp);
+  Status s = WriteAll(f.fd, data, tmp.string());
   if (s.ok() && ::fchmod(f.fd, mode) != 0) s = IoError("chmod " + tmp.string(), errno);
   if (s.ok() && ::fsync(f.fd) != 0) s = IoError("fsync " + tmp.string(), errno);
   if (s.ok()) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string_view>
 
 #include "common/bytes.h"
 #include "common/status.h"
@@ -23,6 +24,14 @@ enum class Overwrite { kAllow, kRefuse };
 // Reads a whole regular file of at most `max_size` bytes (resource_exhausted beyond, so a
 // hostile or mistaken path cannot make us allocate without bound).
 Result<Bytes> ReadFileLimited(const std::filesystem::path& path, std::uint64_t max_size);
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR. `what` names the target in
+// the error ("write <what>: <strerror>").
+[[nodiscard]] Status WriteAll(int fd, ByteView data, std::string_view what);
+
+// The bytes of a regular file, or of all regular files below a directory; for progress
+// reporting only (best effort: unreadable entries count as 0).
+std::uint64_t FileBytesUnder(const std::filesystem::path& path);
 
 // fsyncs a directory so a rename or create inside it is durable.
 [[nodiscard]] Status SyncDirectory(const std::filesystem::path& dir);

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <set>
 
+#include "common/file_util.h"
 #include "namespace/dag_pb.h"
 #include "namespace/unique_fd.h"
 #include "namespace/unixfs.h"
@@ -209,18 +210,6 @@ Status ListNode(const Cid& cid, const std::string& path, int depth, ListWalk& wa
 }
 
 // ---- Export ----
-
-Status WriteAll(int fd, ByteView data, const std::string& what) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoError("write " + what, errno);
-    }
-    data = data.subspan(static_cast<std::size_t>(n));
-  }
-  return OkStatus();
-}
 
 struct ExportWalk {
   BlockSource& source;

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/file_util.h"
 #include "namespace/car.h"
 #include "namespace/unixfs.h"
 #include "server/cli.h"
@@ -11,17 +12,6 @@
 namespace elastos::cli {
 namespace fs = std::filesystem;
 namespace {
-
-std::uint64_t InputBytes(const fs::path& path) {
-  std::error_code ec;
-  if (fs::is_regular_file(path, ec)) return fs::file_size(path, ec);
-  std::uint64_t total = 0;
-  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  }
-  return total;
-}
 
 const char* kProfileHelp =
     "UnixFS profile: unixfs-v1-2025 (CIDv1, raw leaves, 1 MiB chunks; default) or "
@@ -36,7 +26,7 @@ Result<ipld::ImportOptions> MakeImportOptions(const ImportArgs& args, Progress& 
   ELASTOS_ASSIGN_OR_RETURN(ipld::UnixFsProfile profile, ipld::UnixFsProfile::ByName(args.profile));
   ipld::ImportOptions options;
   options.profile = profile;
-  const std::uint64_t total = InputBytes(args.path);
+  const std::uint64_t total = FileBytesUnder(args.path);
   options.progress = [&progress, total](std::uint64_t done) { progress.Update(done, total); };
   return options;
 }

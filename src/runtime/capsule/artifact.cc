@@ -22,16 +22,6 @@ Status SignatureInvalid(std::string message) {
   return Unauthenticated("signature_invalid", std::move(message));
 }
 
-std::uint64_t TotalFileBytes(const fs::path& dir) {
-  std::uint64_t total = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  }
-  return total;
-}
-
 }  // namespace
 
 SignatureEnvelope SignatureEnvelope::Sign(const ipld::Cid& capsule,
@@ -116,7 +106,7 @@ Result<CapsuleManifest> LoadCapsuleDirectory(const fs::path& dir) {
 Result<PackResult> PackCapsule(const fs::path& dir, const crypto::Ed25519PrivateKey& key,
                                const fs::path& out, const PackOptions& options) {
   ELASTOS_ASSIGN_OR_RETURN(CapsuleManifest manifest, LoadCapsuleDirectory(dir));
-  const std::uint64_t total = TotalFileBytes(dir);
+  const std::uint64_t total = FileBytesUnder(dir);
   ipld::ImportOptions import;
   import.profile = ipld::UnixFsProfile::V1_2025();
   import.refuse_symlinks = true;

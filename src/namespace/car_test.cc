@@ -33,15 +33,7 @@ constexpr char kTwoRootsHeaderHex[] =
     "01";
 constexpr char kNoRootsHeaderHex[] = "11a265726f6f7473806776657273696f6e01";
 
-Bytes Hex(std::string_view hex) {
-  std::string clean;
-  for (char c : hex) {
-    if (c != ' ') clean += c;
-  }
-  auto b = HexDecode(clean);
-  EXPECT_TRUE(b.ok()) << hex;
-  return b.ok() ? *b : Bytes{};
-}
+using testutil::Hex;
 
 Cid HelloRaw() { return *Cid::Parse(kHelloRaw); }
 

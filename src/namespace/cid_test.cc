@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "namespace/test_util.h"
+
 #include <map>
 #include <unordered_set>
 
@@ -17,13 +19,7 @@ constexpr char kHelloRawBase58[] = "zb2rhi36Gc9GJWijLEL6zW45MBux5FcFv5gJmjXA7VAM
 constexpr char kHelloV0[] = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o";
 constexpr char kHelloV0AsV1[] = "bafybeicg2rebjoofv4kbyovkw7af3rpiitvnl6i7ckcywaq6xjcxnc2mby";
 
-Bytes Hex(std::string_view hex) {
-  std::string clean;
-  for (char c : hex) {
-    if (c != ' ') clean += c;
-  }
-  return *HexDecode(clean);
-}
+using testutil::Hex;
 
 TEST(Cid, ForBlockMatchesKnownRawCid) {
   const Cid cid = Cid::ForBlock(1, Codec::kRaw, AsBytes("hello world\n"));

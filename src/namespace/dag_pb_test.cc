@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "namespace/test_util.h"
+
 namespace elastos::ipld {
 namespace {
 
@@ -15,15 +17,7 @@ constexpr char kDirHex[] =
     "1205612e747874180c0a020801";
 constexpr char kDirCid[] = "bafybeic73sfuix6mofag267yar3a26ysxpawlkomslakre32l4hpsjcabe";
 
-Bytes Hex(std::string_view hex) {
-  std::string clean;
-  for (char c : hex) {
-    if (c != ' ') clean += c;
-  }
-  auto b = HexDecode(clean);
-  EXPECT_TRUE(b.ok()) << hex;
-  return b.ok() ? *b : Bytes{};
-}
+using testutil::Hex;
 
 PbNode DirNode() {
   PbNode node;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/bytes.h"
+#include "common/encoding.h"
 #include "common/testing/temp_dir.h"
 #include "namespace/unixfs.h"
 
@@ -83,6 +84,17 @@ inline Result<ImportResult> ImportBytes(const UnixFsProfile& profile, ByteView d
 
 // A fresh directory under /tmp, removed with the object.
 using ::elastos::testing::TempDir;
+
+// Bytes from hex text that may contain spaces (as worked examples in docs/ are written).
+inline Bytes Hex(std::string_view hex) {
+  std::string clean;
+  for (char c : hex) {
+    if (c != ' ') clean += c;
+  }
+  auto b = HexDecode(clean);
+  EXPECT_TRUE(b.ok()) << hex;
+  return b.ok() ? *b : Bytes{};
+}
 
 inline void WriteFile(const std::filesystem::path& p, ByteView data) {
   std::filesystem::create_directories(p.parent_path());

@@ -28,14 +28,7 @@ AuditRecord Rec(const std::string& subject, std::string type = "grant") {
   return r;
 }
 
-// Options with no spontaneous checkpoints, so tests decide where checkpoints fall.
-AuditLogOptions Quiet() {
-  AuditLogOptions o;
-  o.checkpoint_every = 1'000'000;
-  o.checkpoint_interval = std::chrono::hours(1);
-  o.background_flusher = false;
-  return o;
-}
+using testing::Quiet;
 
 class AuditLogTest : public ::testing::Test {
  protected:

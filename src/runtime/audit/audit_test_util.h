@@ -12,23 +12,22 @@
 
 #include "common/bytes.h"
 #include "crypto/ed25519.h"
+#include "common/testing/temp_dir.h"
+#include "runtime/audit/audit_log.h"
 #include "runtime/audit/log_format.h"
 
 namespace elastos::audit::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/elastos-audit-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
+using ::elastos::testing::TempDir;
 
- private:
-  std::filesystem::path path_;
-};
+// Options with no spontaneous checkpoints, so tests decide where checkpoints fall.
+inline AuditLogOptions Quiet() {
+  AuditLogOptions o;
+  o.checkpoint_every = 1'000'000;
+  o.checkpoint_interval = std::chrono::hours(1);
+  o.background_flusher = false;
+  return o;
+}
 
 inline Bytes ReadBytes(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -24,13 +24,7 @@ AuditRecord Rec(const std::string& subject) {
   return r;
 }
 
-AuditLogOptions Quiet() {
-  AuditLogOptions o;
-  o.checkpoint_every = 1'000'000;
-  o.checkpoint_interval = std::chrono::hours(1);
-  o.background_flusher = false;
-  return o;
-}
+using testing::Quiet;
 
 class VerifyTest : public ::testing::Test {
  protected:

@@ -42,6 +42,21 @@ Status Refused(const char* reason, std::string message) {
   return Status(code, reason, std::move(message));
 }
 
+audit::AuditRecord NewRecord(std::string type, std::string actor, audit::ActorKind kind) {
+  audit::AuditRecord record;
+  record.type = std::move(type);
+  record.actor = std::move(actor);
+  record.actor_kind = kind;
+  return record;
+}
+
+Status CheckHolder(std::string_view holder) {
+  if (holder.empty() || holder.size() > kMaxHolderLength) {
+    return InvalidArgument("bad_holder", "holder must be 1–" + std::to_string(kMaxHolderLength) + " bytes");
+  }
+  return OkStatus();
+}
+
 TokenId NewTokenId() {
   TokenId id;
   crypto::RandomBytes(id);
@@ -156,10 +171,7 @@ std::optional<CapabilityManager::Refusal> CapabilityManager::Check(
 
 Status CapabilityManager::Validate(const Token& token, const AccessRequest& access) {
   const TokenFields& f = token.fields();
-  audit::AuditRecord record;
-  record.type = "validate";
-  record.actor = std::string(access.caller);
-  record.actor_kind = audit::ActorKind::kCapsule;
+  audit::AuditRecord record = NewRecord("validate", std::string(access.caller), audit::ActorKind::kCapsule);
   record.subject = TokenIdHex(f.id);
   record.resource = std::string(access.resource);
   record.action = std::string(ActionName(access.action));
@@ -205,10 +217,7 @@ Status CapabilityManager::Validate(const Token& token, const AccessRequest& acce
 Status CapabilityManager::ValidateWire(std::string_view wire, const AccessRequest& access) {
   auto token = Token::FromWire(wire);
   if (token.ok()) return Validate(*token, access);
-  audit::AuditRecord record;
-  record.type = "validate";
-  record.actor = std::string(access.caller);
-  record.actor_kind = audit::ActorKind::kCapsule;
+  audit::AuditRecord record = NewRecord("validate", std::string(access.caller), audit::ActorKind::kCapsule);
   record.resource = std::string(access.resource);
   record.action = std::string(ActionName(access.action));
   record.outcome = "denied";
@@ -218,9 +227,7 @@ Status CapabilityManager::ValidateWire(std::string_view wire, const AccessReques
 }
 
 Result<Token> CapabilityManager::Grant(const GrantRequest& request, const Actor& decided_by) {
-  if (request.holder.empty() || request.holder.size() > kMaxHolderLength) {
-    return InvalidArgument("bad_holder", "holder must be 1–" + std::to_string(kMaxHolderLength) + " bytes");
-  }
+  ELASTOS_RETURN_IF_ERROR(CheckHolder(request.holder));
   ELASTOS_ASSIGN_OR_RETURN(std::string pattern, NormalizePattern(request.resource));
   if (request.max_uses && *request.max_uses == 0) return InvalidArgument("bad_max_uses", "max_uses must be at least 1");
   if (request.ttl_secs && (*request.ttl_secs == 0 || *request.ttl_secs > kMaxTtlSecs)) {
@@ -239,25 +246,26 @@ Result<Token> CapabilityManager::Grant(const GrantRequest& request, const Actor&
   f.issued_at = issued;
   if (request.ttl_secs) f.expiry_unix = issued.unix_secs + *request.ttl_secs;
 
-  IssuedToken index{f.id, f.holder, request.session, f.resource, f.action, f.epoch, f.max_uses, f.expiry_unix,
-                    std::nullopt, issued.unix_secs};
-  ELASTOS_RETURN_IF_ERROR(deps_.store->RecordIssued(index));
-  audit::AuditRecord record;
-  record.type = "grant";
-  record.actor = decided_by.id;
-  record.actor_kind = decided_by.kind;
+  audit::AuditRecord record = NewRecord("grant", decided_by.id, decided_by.kind);
   record.subject = TokenIdHex(f.id);
   record.resource = f.resource;
   record.action = std::string(ActionName(f.action));
-  record.outcome = "ok";
   record.details["holder"] = f.holder;
   record.details["epoch"] = f.epoch;
   if (!request.session.empty()) record.details["session"] = request.session;
   if (f.max_uses) record.details["max_uses"] = *f.max_uses;
   if (f.expiry_unix) record.details["expiry"] = *f.expiry_unix;
+  return Issue(std::move(f), request.session, std::move(record));
+}
+
+Result<Token> CapabilityManager::Issue(TokenFields f, std::string_view session, audit::AuditRecord record) {
+  const IssuedToken index{f.id,    f.holder,   std::string(session), f.resource, f.action,
+                          f.epoch, f.max_uses, f.expiry_unix,         f.parent,   f.issued_at.unix_secs};
+  ELASTOS_RETURN_IF_ERROR(deps_.store->RecordIssued(index));
+  record.outcome = "ok";
   if (Status s = Audit(record, true); !s.ok()) {
     // Fail closed: the token never leaves, and is revoked in case anything kept its id.
-    deps_.store->Revoke(f.id, "grant not audited").IgnoreError();
+    deps_.store->Revoke(f.id, record.type + " not audited").IgnoreError();
     return s;
   }
   std::shared_lock lock(key_mu_);
@@ -267,10 +275,7 @@ Result<Token> CapabilityManager::Grant(const GrantRequest& request, const Actor&
 
 Result<Token> CapabilityManager::Delegate(const Token& parent, std::string_view delegator, const DelegateRequest& request) {
   const TokenFields& p = parent.fields();
-  audit::AuditRecord record;
-  record.type = "delegate";
-  record.actor = std::string(delegator);
-  record.actor_kind = audit::ActorKind::kCapsule;
+  audit::AuditRecord record = NewRecord("delegate", std::string(delegator), audit::ActorKind::kCapsule);
   record.subject = TokenIdHex(p.id);
   record.resource = request.resource;
   record.action = std::string(ActionName(p.action));
@@ -289,9 +294,7 @@ Result<Token> CapabilityManager::Delegate(const Token& parent, std::string_view 
     return deny(refusal->reason, refusal->message);
   }
   if (!p.delegatable || p.parent) return deny("not_delegatable", "token " + record.subject + " may not be delegated");
-  if (request.to_holder.empty() || request.to_holder.size() > kMaxHolderLength) {
-    return InvalidArgument("bad_holder", "holder must be 1–" + std::to_string(kMaxHolderLength) + " bytes");
-  }
+  ELASTOS_RETURN_IF_ERROR(CheckHolder(request.to_holder));
   ELASTOS_ASSIGN_OR_RETURN(SecureTimestamp issued, deps_.clock->Now());
   TokenFields f;
   f.id = NewTokenId();
@@ -315,27 +318,15 @@ Result<Token> CapabilityManager::Delegate(const Token& parent, std::string_view 
   if (request.ttl_secs) f.expiry_unix = issued.unix_secs + std::min(*request.ttl_secs, kMaxTtlSecs);
   if (p.expiry_unix) f.expiry_unix = f.expiry_unix ? std::min(*f.expiry_unix, *p.expiry_unix) : *p.expiry_unix;
 
-  IssuedToken index{f.id, f.holder, request.session, f.resource, f.action, f.epoch, f.max_uses, f.expiry_unix, p.id, issued.unix_secs};
-  ELASTOS_RETURN_IF_ERROR(deps_.store->RecordIssued(index));
-  record.outcome = "ok";
   record.details["child"] = TokenIdHex(f.id);
   record.details["holder"] = f.holder;
-  if (Status s = Audit(record, true); !s.ok()) {
-    deps_.store->Revoke(f.id, "delegation not audited").IgnoreError();
-    return s;
-  }
-  std::shared_lock lock(key_mu_);
-  f.issuer = key_.public_key();
-  return Token::Sign(f, key_);
+  return Issue(std::move(f), request.session, std::move(record));
 }
 
 Status CapabilityManager::Revoke(const TokenId& id, std::string_view reason, const Actor& by) {
   // Durable in the store first: once this returns OK the revocation survives a crash.
   ELASTOS_RETURN_IF_ERROR(deps_.store->Revoke(id, reason));
-  audit::AuditRecord record;
-  record.type = "revoke";
-  record.actor = by.id;
-  record.actor_kind = by.kind;
+  audit::AuditRecord record = NewRecord("revoke", by.id, by.kind);
   record.subject = TokenIdHex(id);
   record.outcome = "ok";
   record.reason = std::string(reason);
@@ -345,10 +336,7 @@ Status CapabilityManager::Revoke(const TokenId& id, std::string_view reason, con
 Result<std::uint64_t> CapabilityManager::RevokeAll(std::string_view reason, const Actor& by) {
   const std::uint64_t old_epoch = deps_.store->epoch();
   ELASTOS_ASSIGN_OR_RETURN(std::uint64_t epoch, deps_.store->AdvanceEpoch());
-  audit::AuditRecord record;
-  record.type = "epoch_advance";
-  record.actor = by.id;
-  record.actor_kind = by.kind;
+  audit::AuditRecord record = NewRecord("epoch_advance", by.id, by.kind);
   record.outcome = "ok";
   record.reason = std::string(reason);
   record.details["old_epoch"] = old_epoch;
@@ -372,10 +360,7 @@ Status CapabilityManager::RotateSigningKey(const Actor& by) {
     shard.digests.clear();
   }
   lock.unlock();
-  audit::AuditRecord record;
-  record.type = "signing_key_rotation";
-  record.actor = by.id;
-  record.actor_kind = by.kind;
+  audit::AuditRecord record = NewRecord("signing_key_rotation", by.id, by.kind);
   record.subject = "runtime_signing_key";
   record.outcome = "ok";
   record.details["old_key"] = old_did;

@@ -116,6 +116,9 @@ class CapabilityManager {
   std::optional<Refusal> Check(const Token& token, std::string_view caller, Action action,
                                const std::function<bool(std::string_view pattern)>& resource_ok,
                                std::optional<Classification> classification);
+  // Records `f` as issued, audits `record` durably, and only then signs: a token whose issue
+  // could not be audited never leaves (and is revoked in case anything kept its id).
+  Result<Token> Issue(TokenFields f, std::string_view session, audit::AuditRecord record);
   bool SignatureCached(const crypto::Digest256& digest);
   void CacheSignature(const crypto::Digest256& digest);
   [[nodiscard]] Status Audit(audit::AuditRecord record, bool durable);

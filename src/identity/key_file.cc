@@ -26,6 +26,35 @@ Result<crypto::Ed25519PrivateKey> ParsePrivateKey(ByteView text) {
   return key;
 }
 
+Result<crypto::Ed25519PrivateKey> LoadOrCreatePrivateKey(Env& env, const std::filesystem::path& path) {
+  if (!env.Exists(path)) {
+    const auto key = crypto::Ed25519PrivateKey::Generate();
+    std::string hex = FormatPrivateKey(key);
+    const Status s = env.WriteFileAtomic(path, AsBytes(hex), 0600);
+    sodium_memzero(hex.data(), hex.size());
+    ELASTOS_RETURN_IF_ERROR(s);
+    return key;
+  }
+  ELASTOS_ASSIGN_OR_RETURN(Bytes text, env.ReadFile(path, 256));
+  auto key = ParsePrivateKey(text);
+  sodium_memzero(text.data(), text.size());
+  if (!key.ok()) return key.status().WithContext(path.string());
+  return key;
+}
+
+Result<crypto::Ed25519PublicKey> ParsePublicKey(std::string_view text) {
+  if (text.starts_with("did:key:")) return DidKeyDecode(text);
+  Result<Bytes> bytes = InvalidArgument("bad_public_key", "");
+  if (text.size() == 64) bytes = HexDecode(text);
+  if (!bytes.ok()) bytes = Base64Decode(text);
+  if (!bytes.ok()) bytes = Base64UrlDecode(text);
+  if (!bytes.ok() || bytes->size() != crypto::Ed25519PublicKey::kSize) {
+    return InvalidArgument("bad_public_key",
+                           "a public key is a did:key:z6Mk…, 64 hex characters, or base64 of 32 bytes");
+  }
+  return crypto::Ed25519PublicKey::FromBytes(*bytes);
+}
+
 Status WriteKeyPair(const std::filesystem::path& dir, const crypto::Ed25519PrivateKey& key) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

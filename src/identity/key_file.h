@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "common/env.h"
 #include "common/status.h"
 #include "crypto/ed25519.h"
 
@@ -19,6 +20,14 @@ namespace elastos::identity {
 std::string FormatPrivateKey(const crypto::Ed25519PrivateKey& key);
 // Parses that text (the trailing newline is optional). reason: bad_key_file.
 Result<crypto::Ed25519PrivateKey> ParsePrivateKey(ByteView text);
+
+// Reads the key file at `path` through `env`, or creates one (0600, durably) with a fresh key
+// if there is none: the runtime's own signing and audit keys.
+Result<crypto::Ed25519PrivateKey> LoadOrCreatePrivateKey(Env& env, const std::filesystem::path& path);
+
+// A public key as a user types it: a did:key, 64 hex characters, or base64 (standard or url
+// alphabet) of the 32 bytes. reason: bad_public_key.
+Result<crypto::Ed25519PublicKey> ParsePublicKey(std::string_view text);
 
 // Reads a private.key file. Refuses a file that group or others can read (like ssh does), since
 // whoever reads it can publish capsules in the owner's name.

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/encoding.h"
 #include "common/file_util.h"
 #include "common/testing/temp_dir.h"
 #include "identity/did_key.h"
@@ -54,6 +55,34 @@ TEST_F(KeyFileTest, RefusesReadableOrMalformedKeys) {
     EXPECT_EQ(ReadPrivateKey(dir_ / "bad.key").status().reason(), "bad_key_file") << body;
   }
   EXPECT_EQ(ReadPrivateKey(dir_ / "missing.key").status().code(), Code::kNotFound);
+}
+
+TEST_F(KeyFileTest, ParsePublicKeyAcceptsEveryDocumentedSpelling) {
+  const auto key = crypto::Ed25519PrivateKey::Generate().public_key();
+  for (const std::string& text : {DidKeyEncode(key), HexEncode(key.bytes()), Base64Encode(key.bytes()),
+                                  Base64UrlEncode(key.bytes())}) {
+    auto parsed = ParsePublicKey(text);
+    ASSERT_TRUE(parsed.ok()) << text;
+    EXPECT_EQ(*parsed, key) << text;
+  }
+  for (const std::string& bad : {std::string(), std::string("did:key:zNope"), std::string(63, 'a'),
+                                 Base64Encode(Bytes(31, 1)), std::string("not a key")}) {
+    EXPECT_FALSE(ParsePublicKey(bad).ok()) << bad;
+  }
+}
+
+TEST_F(KeyFileTest, LoadOrCreateMakesOneKeyAndKeepsIt) {
+  auto env = NewPosixEnv();
+  auto first = LoadOrCreatePrivateKey(*env, dir_ / "runtime.key");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  struct stat st;
+  ASSERT_EQ(::stat((dir_ / "runtime.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto again = LoadOrCreatePrivateKey(*env, dir_ / "runtime.key");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->public_key(), first->public_key());
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "bad.key", AsBytes("nothex\n"), 0600).ok());
+  EXPECT_EQ(LoadOrCreatePrivateKey(*env, dir_ / "bad.key").status().reason(), "bad_key_file");
 }
 
 }  // namespace

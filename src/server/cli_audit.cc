@@ -23,19 +23,6 @@ namespace {
 
 fs::path AuditDir(const GlobalOptions& global) { return global.DataDir() / "audit"; }
 
-// A did:key, or the base64 (standard or url alphabet) of a 32-byte Ed25519 public key.
-Result<crypto::Ed25519PublicKey> ParsePublicKey(const std::string& text) {
-  if (text.starts_with("did:key:")) return identity::DidKeyDecode(text);
-  auto bytes = Base64Decode(text);
-  if (!bytes.ok()) bytes = Base64UrlDecode(text);
-  if (!bytes.ok() || bytes->size() != crypto::Ed25519PublicKey::kSize) {
-    return InvalidArgument(
-        "bad_public_key",
-        "--key takes a did:key:z6Mk… or the base64 of a 32-byte Ed25519 public key");
-  }
-  return crypto::Ed25519PublicKey::FromBytes(*bytes);
-}
-
 struct KeyChoice {
   std::optional<crypto::Ed25519PublicKey> key;
   std::string source;
@@ -45,7 +32,7 @@ struct KeyChoice {
 // log records about itself is then trusted, which the output says).
 Result<KeyChoice> ChooseKey(Env& env, const std::string& flag, const GlobalOptions& global) {
   if (!flag.empty()) {
-    ELASTOS_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey key, ParsePublicKey(flag));
+    ELASTOS_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey key, identity::ParsePublicKey(flag));
     return KeyChoice{key, "pinned by --key"};
   }
   const fs::path key_file = global.DataDir() / "keys" / "audit.key";

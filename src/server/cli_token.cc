@@ -13,16 +13,6 @@
 namespace elastos::cli {
 namespace {
 
-// A runtime public key given as did:key, 64 hex characters or base64url.
-Result<crypto::Ed25519PublicKey> ParsePublicKey(std::string_view text) {
-  if (text.starts_with("did:key:")) return identity::DidKeyDecode(text);
-  if (text.size() == 64) {
-    if (auto hex = HexDecode(text); hex.ok()) return crypto::Ed25519PublicKey::FromBytes(*hex);
-  }
-  if (auto b64 = Base64UrlDecode(text); b64.ok()) return crypto::Ed25519PublicKey::FromBytes(*b64);
-  return InvalidArgument("bad_key", "--key must be a did:key, 64 hex characters or base64url of 32 bytes");
-}
-
 int Inspect(const std::string& wire, const std::string& key_text, bool json, const GlobalOptions& global) {
   auto token = runtime::Token::FromWire(wire);
   if (!token.ok()) return Fail(token.status());
@@ -32,7 +22,7 @@ int Inspect(const std::string& wire, const std::string& key_text, bool json, con
   std::optional<crypto::Ed25519PublicKey> key;
   std::string key_source;
   if (!key_text.empty()) {
-    auto k = ParsePublicKey(key_text);
+    auto k = identity::ParsePublicKey(key_text);
     if (!k.ok()) return Fail(k.status());
     key = *k;
     key_source = "--key";

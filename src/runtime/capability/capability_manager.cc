@@ -14,22 +14,6 @@ namespace {
 
 constexpr std::uint64_t kMaxTtlSecs = 10ull * 365 * 24 * 3600;
 
-Result<crypto::Ed25519PrivateKey> LoadOrCreateKey(Env& env, const std::filesystem::path& path) {
-  if (!env.Exists(path)) {
-    const auto key = crypto::Ed25519PrivateKey::Generate();
-    std::string hex = identity::FormatPrivateKey(key);
-    const Status s = env.WriteFileAtomic(path, AsBytes(hex), 0600);
-    sodium_memzero(hex.data(), hex.size());
-    ELASTOS_RETURN_IF_ERROR(s);
-    return key;
-  }
-  ELASTOS_ASSIGN_OR_RETURN(Bytes text, env.ReadFile(path, 256));
-  auto key = identity::ParsePrivateKey(text);
-  sodium_memzero(text.data(), text.size());
-  if (!key.ok()) return key.status().WithContext("runtime signing key " + path.string());
-  return key;
-}
-
 Status Refused(const char* reason, std::string message) {
   // Authentication failures (the token itself is bad) vs authorisation failures (a good token
   // used beyond its scope) map to different codes, as they do in HTTP.
@@ -70,7 +54,7 @@ CapabilityManager::CapabilityManager(const Deps& deps, std::filesystem::path key
 
 Result<std::unique_ptr<CapabilityManager>> CapabilityManager::Open(const Deps& deps,
                                                                    const std::filesystem::path& key_path) {
-  ELASTOS_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadOrCreateKey(*deps.env, key_path));
+  ELASTOS_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, identity::LoadOrCreatePrivateKey(*deps.env, key_path));
   return std::unique_ptr<CapabilityManager>(new CapabilityManager(deps, key_path, std::move(key)));
 }
 

@@ -8,13 +8,7 @@ Result<Kernel> Kernel::Open(const std::filesystem::path& dir) {
   Kernel k;
   k.env = NewPosixEnv();
   ELASTOS_RETURN_IF_ERROR(k.env->CreateDirectories(dir / "keys", 0700));
-  const auto audit_key_path = dir / "keys" / "audit.key";
-  if (!k.env->Exists(audit_key_path)) {
-    const auto key = crypto::Ed25519PrivateKey::Generate();
-    ELASTOS_RETURN_IF_ERROR(k.env->WriteFileAtomic(audit_key_path, AsBytes(identity::FormatPrivateKey(key)), 0600));
-  }
-  ELASTOS_ASSIGN_OR_RETURN(Bytes text, k.env->ReadFile(audit_key_path, 256));
-  ELASTOS_ASSIGN_OR_RETURN(auto audit_key, identity::ParsePrivateKey(text));
+  ELASTOS_ASSIGN_OR_RETURN(auto audit_key, identity::LoadOrCreatePrivateKey(*k.env, dir / "keys" / "audit.key"));
   k.audit_public_key = audit_key.public_key();
   ELASTOS_ASSIGN_OR_RETURN(k.store, CapabilityStore::Open(*k.env, dir / "state.db"));
   ELASTOS_ASSIGN_OR_RETURN(k.clock, SecureClock::Open(*k.env, dir / "clock"));

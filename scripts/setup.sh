@@ -14,8 +14,10 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # WebAssembly tooling (wat2wasm builds the sample capsule; wasm2c + interpreter later)
-  wabt
+  # WebAssembly substrate (DESIGN.md §4): wasm2c + the WABT interpreter, the worker's seccomp
+  # filter, and the guest toolchain that builds C/C++ capsules for wasm32-wasi (§7).
+  wabt libseccomp-dev
+  clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 libc++abi-19-dev-wasm32
   # benchmark helpers
   time openssl
 )

@@ -1,0 +1,7 @@
+;; proc_exit(42); the code after it must never run.
+(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (call $proc_exit (i32.const 42))
+    unreachable))

@@ -1,0 +1,4 @@
+;; Loops forever; only an interrupt or fuel stops it.
+(module
+  (func (export "_start")
+    (loop $forever (br $forever))))

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "runtime/capsule/trust_store.h"
 
 namespace CLI {
 class App;
@@ -27,10 +28,16 @@ struct GlobalOptions {
 // Prints "elastos: error: <message> (<reason>)" on stderr and returns kExitRefused.
 int Fail(const Status& status);
 
+// The trust store at `trust_path`, else DATA_DIR/trust; a missing one names the fix.
+Result<capsule::TrustStore> LoadTrust(const std::string& trust_path, const GlobalOptions& global);
+
 // Each group adds its subcommands to `app`; the handler sets `exit_code` when it runs.
 void AddContentCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddCapsuleCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddAuditCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddTokenCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
+// Subcommands of `capsule` that live in their own files (cli_build.cc, cli_run.cc).
+void AddCapsuleBuildCommand(CLI::App& capsule, const GlobalOptions& global, int& exit_code);
+void AddCapsuleRunCommands(CLI::App& capsule, const GlobalOptions& global, int& exit_code);
 
 }  // namespace elastos::cli

@@ -102,16 +102,6 @@ int CapsulePack(const std::string& dir, const std::string& key_path, const std::
   return kExitOk;
 }
 
-Result<capsule::TrustStore> LoadTrust(const std::string& trust_path, const GlobalOptions& global) {
-  const fs::path path = trust_path.empty() ? global.DataDir() / "trust" : fs::path(trust_path);
-  auto trust = capsule::TrustStore::Load(path);
-  if (!trust.ok() && trust.status().code() == Code::kNotFound) {
-    return NotFound("no_trust_store", "no trust store at " + path.string() +
-                                          "; pass --trust FILE (lines of 'did:key:z6Mk… root|community')");
-  }
-  return trust;
-}
-
 int CapsuleVerify(const std::string& file, const std::string& trust_path, const GlobalOptions& global) {
   auto trust = LoadTrust(trust_path, global);
   if (!trust.ok()) return Fail(trust.status());
@@ -172,6 +162,16 @@ int CapsuleInspect(const std::string& file, bool json) {
 
 }  // namespace
 
+Result<capsule::TrustStore> LoadTrust(const std::string& trust_path, const GlobalOptions& global) {
+  const fs::path path = trust_path.empty() ? global.DataDir() / "trust" : fs::path(trust_path);
+  auto trust = capsule::TrustStore::Load(path);
+  if (!trust.ok() && trust.status().code() == Code::kNotFound) {
+    return NotFound("no_trust_store", "no trust store at " + path.string() +
+                                          "; pass --trust FILE (lines of 'did:key:z6Mk… root|community')");
+  }
+  return trust;
+}
+
 void AddCapsuleCommands(CLI::App& app, const GlobalOptions& global, int& exit_code) {
   CLI::App* keys = app.add_subcommand("keys", "Publisher signing keys");
   keys->require_subcommand(1);
@@ -215,6 +215,9 @@ void AddCapsuleCommands(CLI::App& app, const GlobalOptions& global, int& exit_co
   inspect->add_option("file", inspect_args->file, ".capsule file")->required();
   inspect->add_flag("--json", inspect_args->json, "Machine-readable output");
   inspect->callback([inspect_args, &exit_code] { exit_code = CapsuleInspect(inspect_args->file, inspect_args->json); });
+
+  AddCapsuleBuildCommand(*cap, global, exit_code);
+  AddCapsuleRunCommands(*cap, global, exit_code);
 }
 
 }  // namespace elastos::cli

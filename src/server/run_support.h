@@ -1,0 +1,43 @@
+// Pieces of `capsule run` / `capsule compile` shared by the CLI commands (and later the daemon).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/env.h"
+#include "common/status.h"
+#include "compute/limits.h"
+#include "runtime/audit/audit_log.h"
+
+namespace elastos::cli {
+
+// The largest WASM module the runtime loads.
+inline constexpr std::uint64_t kMaxModuleBytes = 256ull << 20;
+
+// DATA_DIR/audit, signed with DATA_DIR/keys/audit.key (created on first use, 0600).
+Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(Env& env, const std::filesystem::path& data_dir);
+
+struct TierChoice {
+  std::optional<std::filesystem::path> object;  // a verified compiled object: run on the AOT tier
+  bool compile_after = false;  // interpreting now; compile in the background for next time
+};
+
+// `tier` is auto, interp or aot (see `capsule run --help`). A metered run (fuel) always
+// interprets: only the interpreter counts instructions exactly.
+Result<TierChoice> ChooseTier(const std::string& tier, const std::filesystem::path& module,
+                              const compute::Limits& limits, const std::filesystem::path& data_dir);
+
+// The verified compiled object for `module`, compiling it into DATA_DIR/cache/aot if needed.
+// `instrumentation` is "interrupt" (what runs use) or "none" (benchmarks only: such objects can be
+// stopped only by killing the worker, and no run picks them).
+Result<std::filesystem::path> CompileModule(const std::filesystem::path& module,
+                                            const std::filesystem::path& data_dir,
+                                            const std::string& instrumentation = "interrupt");
+
+// Compiles `module` into DATA_DIR/cache/aot in a detached process that outlives this command, so
+// the next run starts on native code. Failures go to DATA_DIR/cache/aot/compile.log.
+void StartBackgroundCompile(const std::filesystem::path& module, const std::filesystem::path& data_dir);
+
+}  // namespace elastos::cli

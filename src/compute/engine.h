@@ -32,6 +32,15 @@ struct Outcome {
   std::string message;  // one line for a human
 };
 
+inline Outcome MakeOutcome(OutcomeKind kind, std::string reason, std::string message, int exit_code = 0) {
+  Outcome o;
+  o.kind = kind;
+  o.exit_code = exit_code;
+  o.reason = std::move(reason);
+  o.message = std::move(message);
+  return o;
+}
+
 // Why the run was interrupted from outside the guest (by the worker's watchdog or a signal).
 enum class InterruptReason : int { kNone = 0, kWall = 1, kCpu = 2 };
 

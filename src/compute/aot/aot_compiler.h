@@ -39,8 +39,9 @@ enum class Instrumentation {
   // instrumented: unbounded recursion ends in trap_stack_exhausted (objects are built without
   // sibling-call optimisation so recursion cannot become a loop), and the launcher's SIGKILL is the
   // backstop for the rest (deep but bounded call trees, blocking host calls). The default.
-  // Measured (bench/aot_bench.cc): within noise of kNone on loop-heavy code; on call-heavy code
-  // gcc loses some freedom to restructure recursion (fib: 0.4x native uninstrumented, 1.13x with).
+  // Measured (bench/wasm.sh, docs/performance.md): within noise of kNone on loop-heavy code; on
+  // call-heavy code gcc loses some freedom to restructure recursion (clang turns one of fib's two
+  // recursive calls into a loop, and that loop is then polled once per call).
   kInterrupt,
 };
 inline constexpr Instrumentation kDefaultInstrumentation = Instrumentation::kInterrupt;

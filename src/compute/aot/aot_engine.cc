@@ -154,15 +154,6 @@ const char* TrapReason(int trap) {
   }
 }
 
-Outcome Make(OutcomeKind kind, std::string reason, std::string message, int exit_code = 0) {
-  Outcome o;
-  o.kind = kind;
-  o.exit_code = exit_code;
-  o.reason = std::move(reason);
-  o.message = std::move(message);
-  return o;
-}
-
 class AotEngine final : public Engine {
  public:
   AotEngine(void* handle, ObjectSymbols symbols, std::uint32_t cap_pages)
@@ -246,7 +237,7 @@ int AotEngine::Execute() {
 
 Outcome AotEngine::Run(wasi::Host& host) {
   if (ran_)
-    return Make(OutcomeKind::kRefused, "engine_reused", "an AOT engine runs its guest once");
+    return MakeOutcome(OutcomeKind::kRefused, "engine_reused", "an AOT engine runs its guest once");
   ran_ = true;
   host_ = &host;
   EnsureSignalStack();
@@ -259,40 +250,40 @@ Outcome AotEngine::Run(wasi::Host& host) {
 // depend on the tier that ran it.
 Outcome AotEngine::Classify(int trap, wasi::Host& host) {
   if (instantiate_result_ == ELASTOS_AOT_ERR_BUSY) {
-    return Make(OutcomeKind::kRefused, "aot_busy", "the AOT object already holds an instance");
+    return MakeOutcome(OutcomeKind::kRefused, "aot_busy", "the AOT object already holds an instance");
   }
   if (instantiate_result_ == ELASTOS_AOT_ERR_NO_MEMORY_HOOK) {
-    return Make(OutcomeKind::kRefused, "aot_memory_hook_missing",
+    return MakeOutcome(OutcomeKind::kRefused, "aot_memory_hook_missing",
                 "the object's memory bypassed the cap hook; refusing to run it");
   }
-  if (host_failure_ != nullptr) return Make(OutcomeKind::kTrap, "trap_other", host_failure_);
+  if (host_failure_ != nullptr) return MakeOutcome(OutcomeKind::kTrap, "trap_other", host_failure_);
   // A limit the host enforced ends the run as that limit.
   if (host.finished() && !host.fatal().ok()) {
-    return Make(OutcomeKind::kLimit, host.fatal().reason(), host.fatal().message());
+    return MakeOutcome(OutcomeKind::kLimit, host.fatal().reason(), host.fatal().message());
   }
   // An interrupt that is pending counts whatever the guest did last: blocking host calls end with
   // EINTR once it is set, so a return, an error exit or a trap after it happened because the
   // limit passed. (Our polls trap with "unreachable", which is covered here too.)
   switch (PendingInterrupt()) {
     case InterruptReason::kWall:
-      return Make(OutcomeKind::kLimit, "wall_limit",
+      return MakeOutcome(OutcomeKind::kLimit, "wall_limit",
                   "the guest ran past its wall-clock limit; raise resource_limits.wall_ms");
     case InterruptReason::kCpu:
-      return Make(OutcomeKind::kLimit, "cpu_limit",
+      return MakeOutcome(OutcomeKind::kLimit, "cpu_limit",
                   "the guest used up its CPU time; raise resource_limits.cpu_ms");
     case InterruptReason::kNone:
       break;
   }
   if (trap == WASM_RT_TRAP_NONE) {
-    return Make(OutcomeKind::kExited, "exited", "the guest returned from _start");
+    return MakeOutcome(OutcomeKind::kExited, "exited", "the guest returned from _start");
   }
   const Outcome outcome =
       host.finished()
           // proc_exit's code is a u32; the report keeps it as an int (two's complement >= 2^31).
-          ? Make(OutcomeKind::kExited, "exited",
+          ? MakeOutcome(OutcomeKind::kExited, "exited",
                  "the guest called proc_exit(" + std::to_string(host.exit_code()) + ")",
                  static_cast<int>(host.exit_code()))
-          : Make(OutcomeKind::kTrap, TrapReason(trap),
+          : MakeOutcome(OutcomeKind::kTrap, TrapReason(trap),
                  std::string("the guest trapped: ") +
                      wasm_rt_strerror(static_cast<wasm_rt_trap_t>(trap)));
   // A guest that fails right after the cap refused it memory (malloc returned NULL and it exited
@@ -300,7 +291,7 @@ Outcome AotEngine::Classify(int trap, wasi::Host& host) {
   const bool failed = outcome.kind == OutcomeKind::kTrap || outcome.exit_code != 0;
   if (failed && sym_.grow_refused() != 0) {
     const std::uint64_t bytes = std::uint64_t{cap_pages_} * kWasmPageBytes;
-    return Make(OutcomeKind::kLimit, "memory_limit",
+    return MakeOutcome(OutcomeKind::kLimit, "memory_limit",
                 "the guest failed after its memory reached the cap; its memory cap is " +
                     (bytes % (1u << 20) == 0 ? std::to_string(bytes >> 20) + " MiB"
                                              : std::to_string(bytes >> 10) + " KiB") +

@@ -186,15 +186,6 @@ const char* TrapReason(const std::string& message) {
   return "trap_other";
 }
 
-Outcome MakeOutcome(OutcomeKind kind, std::string reason, std::string message, int code = 0) {
-  Outcome outcome;
-  outcome.kind = kind;
-  outcome.exit_code = code;
-  outcome.reason = std::move(reason);
-  outcome.message = std::move(message);
-  return outcome;
-}
-
 Status Refuse(const char* reason, std::string message) {
   return InvalidArgument(reason, std::move(message));
 }

@@ -35,8 +35,8 @@ struct Scaffold {
 
 Scaffold ScaffoldFor(CapsuleType type, const std::string& name) {
   const std::string c_main =
-      "// " + name + ": a capsule. Build it for wasm32-wasi, e.g.\n"
-      "//   clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -o " + name + ".wasm main.c\n"
+      "// " + name + ": a capsule. Build it for wasm32-wasi with `elastos capsule build DIR`;\n"
+      "// the guest SDK (#include <elastos/sdk.h>, docs/sdk.md) talks to the runtime.\n"
       "#include <stdio.h>\n\nint main(void) {\n  printf(\"hello from " + name + "\\n\");\n  return 0;\n}\n";
   switch (type) {
     case CapsuleType::kData:
@@ -45,7 +45,7 @@ Scaffold ScaffoldFor(CapsuleType type, const std::string& name) {
       return {name, "build " + name + " as a static Linux binary (it runs inside a microVM)", {{"main.c", c_main}}};
     case CapsuleType::kWasm:
     case CapsuleType::kAgent:
-      return {name + ".wasm", "build " + name + ".wasm from main.c (see the comment at its top)", {{"main.c", c_main}}};
+      return {name + ".wasm", "elastos capsule build DIR", {{"main.c", c_main}}};
   }
   return {};
 }
@@ -83,8 +83,12 @@ int CapsuleNew(const std::string& name, const std::string& type_name, const std:
     if (Status s = WriteFileAtomic(dir / file, AsBytes(content)); !s.ok()) return Fail(s);
   }
   std::printf("created %s\n", dir.c_str());
-  if (!scaffold.entry_note.empty()) std::printf("next: %s, then: elastos capsule pack %s --key KEY --out %s.capsule\n",
-                                                scaffold.entry_note.c_str(), dir.c_str(), name.c_str());
+  if (!scaffold.entry_note.empty()) {
+    std::string note = scaffold.entry_note;
+    if (auto at = note.find("DIR"); at != std::string::npos) note.replace(at, 3, dir.string());
+    std::printf("next: %s, then: elastos capsule pack %s --key KEY --out %s.capsule\n", note.c_str(), dir.c_str(),
+                name.c_str());
+  }
   return kExitOk;
 }
 

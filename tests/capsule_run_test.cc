@@ -332,6 +332,36 @@ TEST_P(CapsuleRunCommand, SignedCapsuleRunsAndTamperedOneIsRefused) {
   EXPECT_EQ(tampered.out, "");
 }
 
+TEST_P(CapsuleRunCommand, ConcurrentRunsShareOneIntactAuditLog) {
+  std::vector<pid_t> runs;
+  for (int i = 0; i < 4; ++i) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setenv("ELASTOS_DATA_DIR", data_.c_str(), 1);
+      int devnull = ::open("/dev/null", O_RDWR);
+      ::dup2(devnull, 1);
+      ::dup2(devnull, 2);
+      std::string target = (capsules_ / "exit42").string();
+      std::string t = tier();
+      ::execl(elastos_.c_str(), "elastos", "capsule", "run", target.c_str(), "--allow-unsigned", "--tier",
+              t.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    runs.push_back(pid);
+  }
+  for (pid_t pid : runs) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_EQ(WEXITSTATUS(status), 42);
+  }
+  Ran verify = Elastos({"audit", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  Ran tail = Elastos({"audit", "tail", "-n", "100", "--json"});
+  std::size_t exits = 0;
+  for (std::size_t at = 0; (at = tail.out.find("\"capsule_exit\"", at)) != std::string::npos; ++at) ++exits;
+  EXPECT_EQ(exits, 4u) << tail.out;
+}
+
 TEST_P(CapsuleRunCommand, ALaunchMayLowerButNotRaiseALimit) {
   Ran raised = Run("exit42", {}, "", {"--wall-ms", "999999"});
   EXPECT_EQ(raised.exit_code, 125);

@@ -170,12 +170,7 @@ int RunCapsule(const RunArgs& args, const GlobalOptions& global) {
   ::signal(SIGPIPE, SIG_IGN);
   const fs::path data_dir = global.DataDir();
   auto env = NewPosixEnv();
-  auto audit_log = OpenAuditLog(*env, data_dir);
-  if (!audit_log.ok()) {
-    Fail(audit_log.status().WithContext("audit log"));
-    return kExitRunRefused;
-  }
-  audit::AuditLog& log = **audit_log;
+  auto audit = [&](const audit::AuditRecord& r) { return AppendAuditRecord(*env, data_dir, r); };
 
   // Refusals are audited (durably) before we answer, like every state-changing decision.
   auto refuse = [&](const Status& s, const std::string& instance) {
@@ -183,8 +178,7 @@ int RunCapsule(const RunArgs& args, const GlobalOptions& global) {
     r.outcome = "denied";
     r.reason = s.reason();
     r.details["message"] = s.message();
-    if (auto a = log.Append(r); !a.ok()) Fail(a.status().WithContext("audit"));
-    (void)log.Close();
+    if (auto a = audit(r); !a.ok()) Fail(a.status().WithContext("audit"));
     Fail(s);
     return kExitRunRefused;
   };
@@ -228,7 +222,7 @@ int RunCapsule(const RunArgs& args, const GlobalOptions& global) {
   } else {
     launch.details["signer"] = prepared->signer;
   }
-  if (auto a = log.Append(launch); !a.ok()) {
+  if (auto a = audit(launch); !a.ok()) {
     // Fail closed: a capsule does not run unless its launch is on record.
     Fail(a.status().WithContext("audit"));
     return kExitRunRefused;
@@ -266,8 +260,7 @@ int RunCapsule(const RunArgs& args, const GlobalOptions& global) {
   done.details["wall_ms"] = exit_status->usage.wall_us / 1000;
   done.details["max_rss_kib"] = exit_status->usage.max_rss_kib;
   if (o.kind == OutcomeKind::kExited) done.details["guest_exit_code"] = o.exit_code;
-  if (auto a = log.Append(done); !a.ok()) Fail(a.status().WithContext("audit"));
-  if (Status s = log.Close(); !s.ok()) Fail(s.WithContext("audit"));
+  if (auto a = audit(done); !a.ok()) Fail(a.status().WithContext("audit"));
 
   if (o.kind != OutcomeKind::kExited) {
     const char* what = o.kind == OutcomeKind::kLimit  ? "was stopped"

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,26 @@ Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(Env& env, const fs::path& 
   ELASTOS_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key,
                            identity::LoadOrCreatePrivateKey(env, data_dir / "keys" / "audit.key"));
   return audit::AuditLog::Open(env, data_dir / "audit", key);
+}
+
+Result<std::uint64_t> AppendAuditRecord(Env& env, const fs::path& data_dir, const audit::AuditRecord& record) {
+  ELASTOS_RETURN_IF_ERROR(env.CreateDirectories(data_dir, 0700));
+  const fs::path lock_path = data_dir / "audit.lock";
+  const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0) return IoError("open " + lock_path.string(), errno);
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }  // closing releases the flock
+  } unlock{lock};
+  while (::flock(lock, LOCK_EX) != 0) {
+    if (errno != EINTR) return IoError("flock " + lock_path.string(), errno);
+  }
+  ELASTOS_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> log, OpenAuditLog(env, data_dir));
+  Result<std::uint64_t> index = log->Append(record);
+  Status closed = log->Close();
+  if (!index.ok()) return index.status();
+  if (!closed.ok()) return closed;
+  return index;
 }
 
 void StartBackgroundCompile(const fs::path& module, const fs::path& data_dir) {

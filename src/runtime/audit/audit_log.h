@@ -8,9 +8,10 @@
 //
 // Durability: Append() returns only after its record is fdatasync'ed. Concurrent appenders are
 // group-committed: the first waiting appender becomes the leader, writes every queued record
-// with one write and one fdatasync, and wakes the others; while it syncs, the next batch
-// gathers. AppendAsync() returns once the record is queued; the background flusher (or the
-// next durable append, Flush() or Close()) makes it durable within about one fdatasync.
+// with one write and one fdatasync, wakes the others and hands leadership to the oldest
+// appender still waiting; while it syncs, the next batch gathers. AppendAsync() returns once
+// the record is queued; the background flusher (or the next durable append, Flush() or
+// Close()) makes it durable within about one fdatasync.
 //
 // Failure is sticky and closed: if a write or sync fails, that append and every later one
 // fails (the runtime's state-changing operations must then refuse to proceed) until the log is
@@ -26,6 +27,8 @@
 // Thread-safety: all methods are safe to call concurrently. Close() must not race destruction.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -131,6 +134,10 @@ class AuditLog final : public AuditSink {
   struct Waiter;
   struct Pending;
   struct BatchResult;
+  class WakeList;
+  // Futex words the appenders of a batch sleep on together (see Waiter): batches use them in
+  // turn, so waking one batch does not disturb the next ones.
+  static constexpr std::size_t kBatchWords = 4;
 
   AuditLog(Env& env, std::filesystem::path dir, const AuditLogOptions& options,
            const crypto::Ed25519PrivateKey& key);
@@ -140,13 +147,19 @@ class AuditLog final : public AuditSink {
   // Queues `p` and waits until it is durable, leading batches when nobody else is.
   Result<std::uint64_t> SubmitAndWait(Pending p, bool closing_ok);
   Status WritableLocked(bool closing_ok) const;
-  // Called with mu_ held and no leader: writes one batch as the leader, hands leadership on,
-  // and returns with mu_ released.
-  void Lead(std::unique_lock<std::mutex>& lock);
+  // Called with mu_ held when nobody else leads (leader_active_ unset, or kept set by the
+  // leader that handed over to the caller): writes one batch as the leader, hands leadership
+  // on, and returns with mu_ released. `self` is the calling appender's waiter (null for the
+  // flusher): it needs no wake-up.
+  void Lead(std::unique_lock<std::mutex>& lock, Waiter* self);
+  // Takes the next batch off queue_ (mu_ held).
+  std::vector<Pending> TakeBatchLocked();
   // Sleeps until `w` is signalled (see Waiter); returns kLead or kDone.
   static std::uint32_t Await(Waiter& w);
-  static void Signal(Waiter& w, std::uint32_t target);
-  static void Complete(Waiter& w, const Status& status, std::uint64_t index);
+  // Sets w's state to `target`, after which w may be gone; `wake` wakes it later (null: w is
+  // the calling thread's own waiter, which is not asleep).
+  static void Signal(Waiter& w, std::uint32_t target, WakeList* wake);
+  static void Complete(Waiter& w, const Status& status, std::uint64_t index, WakeList* wake);
   // The leader's work, without mu_: frames, tree, checkpoints, one write, one sync.
   Status WriteBatch(std::vector<Pending>& batch, BatchResult& result);
   void AppendCheckpointFrame(BatchResult& result);
@@ -170,6 +183,8 @@ class AuditLog final : public AuditSink {
   std::size_t queued_bytes_ = 0;
   std::condition_variable space_cv_;  // AppendAsync back-pressure
   std::condition_variable flusher_cv_;
+  // Someone leads, or leadership was handed to a waiting appender: unset only while no
+  // durable appender waits (waiters_ is empty).
   bool leader_active_ = false;
   bool closing_ = false;
   bool closed_ = false;
@@ -186,6 +201,8 @@ class AuditLog final : public AuditSink {
   std::uint64_t syncs_ = 0;
   crypto::Ed25519PublicKey published_key_;
   std::thread flusher_;
+  std::uint64_t batches_taken_ = 0;  // an appender queueing now expects this batch
+  std::array<std::atomic<std::uint32_t>, kBatchWords> batch_words_{};  // see Waiter
 
   // Leader-only state: touched only by the thread holding leadership (handed over under mu_).
   std::unique_ptr<WritableFile> file_;

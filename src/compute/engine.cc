@@ -16,4 +16,18 @@ InterruptReason PendingInterrupt() {
   return static_cast<InterruptReason>(__atomic_load_n(&elastos_guest_interrupt, __ATOMIC_RELAXED));
 }
 
+std::optional<Outcome> InterruptOutcome() {
+  switch (PendingInterrupt()) {
+    case InterruptReason::kWall:
+      return MakeOutcome(OutcomeKind::kLimit, "wall_limit",
+                         "the guest ran past its wall-clock limit; raise resource_limits.wall_ms");
+    case InterruptReason::kCpu:
+      return MakeOutcome(OutcomeKind::kLimit, "cpu_limit",
+                         "the guest used up its CPU time; raise resource_limits.cpu_ms");
+    case InterruptReason::kNone:
+      break;
+  }
+  return std::nullopt;
+}
+
 }  // namespace elastos::compute

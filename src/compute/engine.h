@@ -60,6 +60,9 @@ extern "C" int elastos_guest_interrupt;  // an InterruptReason
 // Async-signal-safe. The first reason wins.
 void RequestInterrupt(InterruptReason reason);
 InterruptReason PendingInterrupt();
+// The limit outcome (wall_limit / cpu_limit) of a pending interrupt, the same on both tiers;
+// nullopt when none is pending.
+std::optional<Outcome> InterruptOutcome();
 
 class Engine {
  public:

@@ -264,16 +264,7 @@ Outcome AotEngine::Classify(int trap, wasi::Host& host) {
   // An interrupt that is pending counts whatever the guest did last: blocking host calls end with
   // EINTR once it is set, so a return, an error exit or a trap after it happened because the
   // limit passed. (Our polls trap with "unreachable", which is covered here too.)
-  switch (PendingInterrupt()) {
-    case InterruptReason::kWall:
-      return MakeOutcome(OutcomeKind::kLimit, "wall_limit",
-                  "the guest ran past its wall-clock limit; raise resource_limits.wall_ms");
-    case InterruptReason::kCpu:
-      return MakeOutcome(OutcomeKind::kLimit, "cpu_limit",
-                  "the guest used up its CPU time; raise resource_limits.cpu_ms");
-    case InterruptReason::kNone:
-      break;
-  }
+  if (std::optional<Outcome> limit = InterruptOutcome()) return *limit;
   if (trap == WASM_RT_TRAP_NONE) {
     return MakeOutcome(OutcomeKind::kExited, "exited", "the guest returned from _start");
   }

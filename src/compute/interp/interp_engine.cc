@@ -591,21 +591,6 @@ class InterpEngine final : public Engine {
     return outcome;
   }
 
-  static std::optional<Outcome> InterruptOutcome() {
-    switch (PendingInterrupt()) {
-      case InterruptReason::kWall:
-        return MakeOutcome(
-            OutcomeKind::kLimit, "wall_limit",
-            "the guest ran past its wall-clock limit; raise resource_limits.wall_ms");
-      case InterruptReason::kCpu:
-        return MakeOutcome(OutcomeKind::kLimit, "cpu_limit",
-                           "the guest used up its CPU time; raise resource_limits.cpu_ms");
-      case InterruptReason::kNone:
-        break;
-    }
-    return std::nullopt;
-  }
-
   bool CapRefusedGrow() const {
     if (cap_refused_grow_) return true;
     // Without the grow hook (RedirectMemoryGrow declined), infer it: memory is at the cap and the

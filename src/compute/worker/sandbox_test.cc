@@ -1,6 +1,7 @@
 // The sandbox, two ways: its parsing and cgroup steps against stand-in files, and the whole of it
 // applied by sandbox_probe, which then attempts what must be impossible (each attempt in a fresh
 // process: the forbidden ones must die of SIGSYS).
+#include "common/testing/temp_dir.h"
 #include "compute/worker/sandbox.h"
 
 #include <fcntl.h>
@@ -29,18 +30,7 @@ std::string ReadText(const std::string& path) {
   return text.str();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sandbox_test.XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using elastos::testing::TempDir;
 
 // ---- cgroup v2 discovery ----
 
@@ -77,26 +67,26 @@ TEST(CgroupTest, MapsThePathOntoTheCgroup2Mount) {
 
 TEST(CgroupTest, EntersAChildCgroupWithTheMemoryLimit) {
   TempDir cgroup;
-  std::ofstream(cgroup.path() + "/cgroup.controllers") << "cpuset cpu io memory pids\n";
-  std::ofstream(cgroup.path() + "/cgroup.subtree_control") << "";
-  auto entered = EnterMemoryCgroup(cgroup.path(), 96ull << 20);
+  std::ofstream(cgroup.path().string() + "/cgroup.controllers") << "cpuset cpu io memory pids\n";
+  std::ofstream(cgroup.path().string() + "/cgroup.subtree_control") << "";
+  auto entered = EnterMemoryCgroup(cgroup.path().string(), 96ull << 20);
   ASSERT_TRUE(entered.ok()) << entered.status().ToString();
-  const std::string child = cgroup.path() + "/elastos-worker-" + std::to_string(::getpid());
+  const std::string child = cgroup.path().string() + "/elastos-worker-" + std::to_string(::getpid());
   EXPECT_EQ(*entered, child);
   EXPECT_EQ(ReadText(child + "/cgroup.procs"), std::to_string(::getpid()));
   EXPECT_EQ(ReadText(child + "/memory.max"), std::to_string(96ull << 20));
-  EXPECT_EQ(ReadText(cgroup.path() + "/cgroup.subtree_control"), "+memory");
+  EXPECT_EQ(ReadText(cgroup.path().string() + "/cgroup.subtree_control"), "+memory");
 }
 
 TEST(CgroupTest, WithoutADelegatedMemoryControllerNothingIsCreated) {
   TempDir cgroup;
-  std::ofstream(cgroup.path() + "/cgroup.controllers") << "cpu io pids\n";
-  auto entered = EnterMemoryCgroup(cgroup.path(), 1 << 20);
+  std::ofstream(cgroup.path().string() + "/cgroup.controllers") << "cpu io pids\n";
+  auto entered = EnterMemoryCgroup(cgroup.path().string(), 1 << 20);
   ASSERT_FALSE(entered.ok());
   EXPECT_EQ(entered.status().code(), Code::kUnavailable);
   EXPECT_FALSE(
-      std::filesystem::exists(cgroup.path() + "/elastos-worker-" + std::to_string(::getpid())));
-  EXPECT_FALSE(EnterMemoryCgroup(cgroup.path() + "/missing", 1 << 20).ok());
+      std::filesystem::exists(cgroup.path().string() + "/elastos-worker-" + std::to_string(::getpid())));
+  EXPECT_FALSE(EnterMemoryCgroup(cgroup.path().string() + "/missing", 1 << 20).ok());
 }
 
 // ---- the probe ----
@@ -145,10 +135,10 @@ TEST(SandboxProbeTest, FilesOutsideTheDataDirectoryAreUnreachable) {
 
 TEST(SandboxProbeTest, TheDataDirectoryStaysWritable) {
   TempDir data;
-  ChildResult r = Probe({"--data-dir", data.path(), "write-data", "out.txt"});
+  ChildResult r = Probe({"--data-dir", data.path().string(), "write-data", "out.txt"});
   EXPECT_EQ(r.exit_code(), 0) << r.out << r.err;
   EXPECT_NE(r.out.find("written"), std::string::npos) << r.out;
-  EXPECT_EQ(ReadText(data.path() + "/out.txt"), "data\n");
+  EXPECT_EQ(ReadText(data.path().string() + "/out.txt"), "data\n");
 }
 
 TEST(SandboxProbeTest, InheritedFdsAreClosedAndNamedOnesKept) {

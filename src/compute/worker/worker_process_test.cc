@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/testing/temp_dir.h"
 #include "compute/worker/child_process.h"
 #include "compute/worker/worker_protocol.h"
 #ifdef ELASTOS_WORKER_TEST_AOT
@@ -62,18 +63,7 @@ WorkerRun RunWorker(const WorkerSpec& spec, ChildOptions options = {}) {
   return run;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "worker_test.XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using elastos::testing::TempDir;
 
 #define EXPECT_REPORT(run, kind_, reason_)                                             \
   do {                                                                                 \
@@ -194,7 +184,7 @@ TEST(WorkerProcessTest, RefusedModulesExit125) {
   EXPECT_EQ(run.report.memory_enforcement, "");  // refused before the sandbox
 
   TempDir dir;
-  const std::string garbage = dir.path() + "/garbage.wasm";
+  const std::string garbage = dir.path().string() + "/garbage.wasm";
   std::ofstream(garbage) << "garbage bytes, not wasm";
   WorkerSpec spec = SpecFor("hello");
   spec.module_path = garbage;
@@ -202,7 +192,7 @@ TEST(WorkerProcessTest, RefusedModulesExit125) {
   EXPECT_EQ(run.child.exit_code(), 125);
   EXPECT_REPORT(run, OutcomeKind::kRefused, "module_invalid");
 
-  spec.module_path = dir.path() + "/missing.wasm";
+  spec.module_path = dir.path().string() + "/missing.wasm";
   run = RunWorker(spec);
   EXPECT_EQ(run.child.exit_code(), 125);
   EXPECT_REPORT(run, OutcomeKind::kRefused, "module_unreadable");
@@ -229,10 +219,10 @@ TEST(WorkerProcessTest, UsageErrorsAreReportedAndExplainedOnStderr) {
 TEST(WorkerProcessTest, GuestWritesItsDataDirectory) {
   TempDir data;
   WorkerSpec spec = SpecFor("write_file");
-  spec.data_dir = data.path();
+  spec.data_dir = data.path().string();
   WorkerRun run = RunWorker(spec);
   EXPECT_EQ(run.child.exit_code(), 0) << run.report.outcome.message << run.child.err;
-  std::ifstream in(data.path() + "/out.txt");
+  std::ifstream in(data.path().string() + "/out.txt");
   std::stringstream text;
   text << in.rdbuf();
   EXPECT_EQ(text.str(), "written by the guest\n");
@@ -242,7 +232,7 @@ TEST(WorkerProcessTest, FileSizeBackstopLeavesRoomForAStdoutFileThatIsAlreadyLar
   // RLIMIT_FSIZE backs up a 100-byte storage limit, but stdout appends to a 4 KiB file: the
   // limit must sit past the file's end plus the output limit, or the guest could not print.
   TempDir dir;
-  const std::string log = dir.path() + "/log.txt";
+  const std::string log = dir.path().string() + "/log.txt";
   std::ofstream(log) << std::string(4096, '.');
   WorkerSpec spec = SpecFor("hello");
   spec.storage_limit_bytes = 100;
@@ -315,7 +305,7 @@ class AotWorkerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     cache_dir_ = new TempDir();
-    auto cache = aot::AotCache::Open(cache_dir_->path() + "/aot");
+    auto cache = aot::AotCache::Open(cache_dir_->path().string() + "/aot");
     ASSERT_TRUE(cache.ok()) << cache.status().ToString();
     cache_ = new aot::AotCache(std::move(cache).value());
   }
@@ -373,7 +363,7 @@ TEST_F(AotWorkerTest, ExitCodeTrapAndLimitsMatchTheInterpreter) {
 
 TEST_F(AotWorkerTest, AMissingObjectIsRefusedNotInterpreted) {
   WorkerSpec spec = SpecFor("hello");
-  spec.aot_path = cache_dir_->path() + "/missing.so";
+  spec.aot_path = cache_dir_->path().string() + "/missing.so";
   WorkerRun run = RunWorker(spec);
   EXPECT_EQ(run.child.exit_code(), 125);
   EXPECT_EQ(run.child.out, "");  // no silent fallback to the interpreter

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/testing/fault_env.h"
+#include "common/testing/temp_dir.h"
 
 namespace elastos::runtime {
 namespace {
@@ -53,17 +54,7 @@ void RawExec(const fs::path& path, const std::string& sql) {
 
 class StoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/elastos-store-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ / "state.db";
-    Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
+  void SetUp() override { Reopen(); }
   void Reopen() {
     store_.reset();  // closes cleanly
     auto s = CapabilityStore::Open(env_, path_);
@@ -79,8 +70,9 @@ class StoreTest : public ::testing::Test {
 
   std::unique_ptr<Env> posix_ = NewPosixEnv();
   FaultInjectionEnv env_{posix_.get()};
-  fs::path dir_, path_;
-  std::unique_ptr<CapabilityStore> store_;
+  elastos::testing::TempDir tmp_;
+  fs::path dir_ = tmp_.path(), path_ = dir_ / "state.db";
+  std::unique_ptr<CapabilityStore> store_;  // closed before tmp_ removes the directory
 };
 
 TEST(TokenIdText, RoundTripsAndRejectsBadInput) {

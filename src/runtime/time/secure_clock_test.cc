@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/testing/fault_env.h"
+#include "common/testing/temp_dir.h"
 
 namespace elastos::runtime {
 namespace {
@@ -17,14 +18,7 @@ using elastos::testing::FaultInjectionEnv;
 
 class SecureClockTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/elastos-clock-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ / "clock";
-    env_.SetUnixSeconds(1'700'000'000);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { env_.SetUnixSeconds(1'700'000'000); }
 
   // Dropping the object without any shutdown step is exactly what kill -9 does to it: the
   // clock has no close, so the reservation on disk is all a restart gets.
@@ -41,7 +35,8 @@ class SecureClockTest : public ::testing::Test {
 
   std::unique_ptr<Env> posix_ = NewPosixEnv();
   FaultInjectionEnv env_{posix_.get()};
-  fs::path dir_, path_;
+  elastos::testing::TempDir tmp_;
+  fs::path dir_ = tmp_.path(), path_ = dir_ / "clock";
 };
 
 TEST_F(SecureClockTest, StrictlyIncreasingAndFollowsTheWallClock) {

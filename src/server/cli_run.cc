@@ -178,7 +178,7 @@ int RunCapsule(const RunArgs& args, const GlobalOptions& global) {
     r.outcome = "denied";
     r.reason = s.reason();
     r.details["message"] = s.message();
-    if (auto a = audit(r); !a.ok()) Fail(a.status().WithContext("audit"));
+    if (Status a = audit(r); !a.ok()) Fail(a.WithContext("audit"));
     Fail(s);
     return kExitRunRefused;
   };
@@ -222,9 +222,9 @@ int RunCapsule(const RunArgs& args, const GlobalOptions& global) {
   } else {
     launch.details["signer"] = prepared->signer;
   }
-  if (auto a = audit(launch); !a.ok()) {
+  if (Status a = audit(launch); !a.ok()) {
     // Fail closed: a capsule does not run unless its launch is on record.
-    Fail(a.status().WithContext("audit"));
+    Fail(a.WithContext("audit"));
     return kExitRunRefused;
   }
 
@@ -260,7 +260,7 @@ int RunCapsule(const RunArgs& args, const GlobalOptions& global) {
   done.details["wall_ms"] = exit_status->usage.wall_us / 1000;
   done.details["max_rss_kib"] = exit_status->usage.max_rss_kib;
   if (o.kind == OutcomeKind::kExited) done.details["guest_exit_code"] = o.exit_code;
-  if (auto a = audit(done); !a.ok()) Fail(a.status().WithContext("audit"));
+  if (Status a = audit(done); !a.ok()) Fail(a.WithContext("audit"));
 
   if (o.kind != OutcomeKind::kExited) {
     const char* what = o.kind == OutcomeKind::kLimit  ? "was stopped"

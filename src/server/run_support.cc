@@ -21,14 +21,15 @@ namespace elastos::cli {
 
 namespace fs = std::filesystem;
 
-Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(Env& env, const fs::path& data_dir) {
+Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(Env& env, const fs::path& data_dir,
+                                                       const audit::AuditLogOptions& options) {
   ELASTOS_RETURN_IF_ERROR(env.CreateDirectories(data_dir / "keys", 0700));
   ELASTOS_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key,
                            identity::LoadOrCreatePrivateKey(env, data_dir / "keys" / "audit.key"));
-  return audit::AuditLog::Open(env, data_dir / "audit", key);
+  return audit::AuditLog::Open(env, data_dir / "audit", key, options);
 }
 
-Result<std::uint64_t> AppendAuditRecord(Env& env, const fs::path& data_dir, const audit::AuditRecord& record) {
+Status AppendAuditRecord(Env& env, const fs::path& data_dir, const audit::AuditRecord& record) {
   ELASTOS_RETURN_IF_ERROR(env.CreateDirectories(data_dir, 0700));
   const fs::path lock_path = data_dir / "audit.lock";
   const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -40,12 +41,14 @@ Result<std::uint64_t> AppendAuditRecord(Env& env, const fs::path& data_dir, cons
   while (::flock(lock, LOCK_EX) != 0) {
     if (errno != EINTR) return IoError("flock " + lock_path.string(), errno);
   }
-  ELASTOS_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> log, OpenAuditLog(env, data_dir));
-  Result<std::uint64_t> index = log->Append(record);
-  Status closed = log->Close();
-  if (!index.ok()) return index.status();
-  if (!closed.ok()) return closed;
-  return index;
+  // No flusher thread: Close() writes the queued record and the final checkpoint as one batch.
+  audit::AuditLogOptions options;
+  options.background_flusher = false;
+  ELASTOS_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> log,
+                           OpenAuditLog(env, data_dir, options));
+  Status queued = log->AppendAsync(record);
+  Status closed = log->Close();  // durable (or failed) once this returns
+  return queued.ok() ? closed : queued;
 }
 
 void StartBackgroundCompile(const fs::path& module, const fs::path& data_dir) {

@@ -17,13 +17,15 @@ namespace elastos::cli {
 inline constexpr std::uint64_t kMaxModuleBytes = 256ull << 20;
 
 // DATA_DIR/audit, signed with DATA_DIR/keys/audit.key (created on first use, 0600).
-Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(Env& env, const std::filesystem::path& data_dir);
+Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(Env& env, const std::filesystem::path& data_dir,
+                                                       const audit::AuditLogOptions& options = {});
 
 // Appends `record` durably to DATA_DIR/audit and closes the log again, holding an exclusive lock
 // on DATA_DIR/audit.lock meanwhile. The log has one writer at a time: concurrent commands (two
 // `capsule run`s) each open it, recover its current state, append and close under the lock, so
-// their records interleave without forking the Merkle tree. The daemon will own the log instead.
-Result<std::uint64_t> AppendAuditRecord(Env& env, const std::filesystem::path& data_dir,
+// their records interleave without forking the Merkle tree. The record and the closing
+// checkpoint share one write and one fdatasync. The daemon will own the log instead.
+Status AppendAuditRecord(Env& env, const std::filesystem::path& data_dir,
                                         const audit::AuditRecord& record);
 
 struct TierChoice {

@@ -122,6 +122,16 @@ Status CheckPrivateDir(const fs::path& dir) {
   return OkStatus();
 }
 
+// Creates `dir` (0700) and its parents if needed, then CheckPrivateDir.
+Status PreparePrivateDir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir.parent_path(), ec);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return IoError("create " + dir.string(), errno);
+  }
+  return CheckPrivateDir(dir);
+}
+
 class Fd {
  public:
   explicit Fd(int fd) : fd_(fd) {}
@@ -164,6 +174,59 @@ std::string CacheFileProblem(int fd) {
   if (st.st_uid != ::geteuid()) return "is owned by another user";
   if (st.st_mode & (S_IWGRP | S_IWOTH)) return "is writable by others";
   return {};
+}
+
+// --- Toolchain memo ---------------------------------------------------------------------------
+
+constexpr std::string_view kMemoMagic = "elastos-toolchain-memo/1\n";
+constexpr std::string_view kMemoName = "toolchain.memo";
+
+// What identifies an installed tool without running it. Empty if it cannot be examined.
+std::string FileIdentity(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return {};
+  std::ostringstream out;
+  out << path << ' ' << st.st_dev << ' ' << st.st_ino << ' ' << st.st_size << ' '
+      << st.st_mtim.tv_sec << '.' << st.st_mtim.tv_nsec << ' ' << st.st_ctim.tv_sec << '.'
+      << st.st_ctim.tv_nsec << '\n';
+  return out.str();
+}
+
+// The memo's text: magic, both identities, both versions (one line each).
+std::string MemoText(std::string_view identities, const Toolchain& t) {
+  return std::string(kMemoMagic) + std::string(identities) + t.wasm2c_version + "\n" +
+         t.cc_version + "\n";
+}
+
+// Fills `t`'s versions from `memo` if it was written for exactly these tool identities.
+bool ReadMemo(const fs::path& memo, std::string_view identities, Toolchain& t) {
+  Fd fd(::open(memo.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0 || !CacheFileProblem(fd.get()).empty()) return false;
+  char buf[4096];
+  const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+  if (n <= 0 || static_cast<std::size_t>(n) == sizeof buf) return false;
+  std::string_view text(buf, static_cast<std::size_t>(n));
+  const std::string prefix = std::string(kMemoMagic) + std::string(identities);
+  if (text.substr(0, prefix.size()) != prefix) return false;
+  text.remove_prefix(prefix.size());
+  const std::size_t a = text.find('\n');
+  if (a == std::string_view::npos || a == 0) return false;
+  const std::size_t b = text.find('\n', a + 1);
+  if (b != text.size() - 1 || b == a + 1) return false;
+  t.wasm2c_version = std::string(text.substr(0, a));
+  t.cc_version = std::string(text.substr(a + 1, b - a - 1));
+  return MemoText(identities, t) == std::string_view(buf, static_cast<std::size_t>(n));
+}
+
+// Best effort: a memo that cannot be written only means the next probe spawns the tools again.
+void WriteMemo(const fs::path& memo, std::string_view identities, const Toolchain& t) {
+  std::string tmp = memo.string() + ".XXXXXX";
+  Fd fd(::mkstemp(tmp.data()));
+  if (fd.get() < 0) return;
+  const std::string text = MemoText(identities, t);
+  const bool written =
+      ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  if (!written || ::rename(tmp.c_str(), memo.c_str()) != 0) ::unlink(tmp.c_str());
 }
 
 // A scratch directory inside the cache (so the finished object can be renamed into place),
@@ -253,7 +316,7 @@ std::string Toolchain::Identity() const {
   return out.str();
 }
 
-Result<Toolchain> ProbeToolchain() {
+Result<Toolchain> ProbeToolchain(const fs::path& memo) {
   const std::string path = DefaultPath();
   Toolchain t;
   ELASTOS_ASSIGN_OR_RETURN(t.wasm2c, FindExecutable("wasm2c", path));
@@ -268,16 +331,15 @@ Result<Toolchain> ProbeToolchain() {
       ELASTOS_ASSIGN_OR_RETURN(t.cc, FindExecutable("cc", path));
     }
   }
+  const std::string wasm2c_id = FileIdentity(t.wasm2c);
+  const std::string cc_id = FileIdentity(t.cc);
+  const bool memoable = !memo.empty() && !wasm2c_id.empty() && !cc_id.empty();
+  const std::string identities = wasm2c_id + cc_id;
+  if (memoable && ReadMemo(memo, identities, t)) return t;
   ELASTOS_ASSIGN_OR_RETURN(t.wasm2c_version, ProbeVersion(t.wasm2c));
   ELASTOS_ASSIGN_OR_RETURN(t.cc_version, ProbeVersion(t.cc));
+  if (memoable) WriteMemo(memo, identities, t);
   return t;
-}
-
-const Result<Toolchain>& HostToolchain() {
-  // Probed once: the answer costs two process spawns and cannot change in a way we could act on
-  // mid-run (a toolchain upgrade changes the identity on the next start).
-  static const Result<Toolchain> toolchain = ProbeToolchain();
-  return toolchain;
 }
 
 AotCache::AotCache(fs::path dir, Toolchain toolchain, AotCacheOptions options)
@@ -287,18 +349,15 @@ AotCache::AotCache(fs::path dir, Toolchain toolchain, AotCacheOptions options)
       options_(options) {}
 
 Result<AotCache> AotCache::Open(const fs::path& dir, AotCacheOptions options) {
-  const Result<Toolchain>& toolchain = HostToolchain();
-  if (!toolchain.ok()) return toolchain.status();
-  return Open(dir, *toolchain, options);
+  ELASTOS_RETURN_IF_ERROR(PreparePrivateDir(dir));
+  ELASTOS_ASSIGN_OR_RETURN(Toolchain toolchain, ProbeToolchain(dir / kMemoName));
+  std::error_code ec;
+  return AotCache(fs::absolute(dir, ec), std::move(toolchain), options);
 }
 
 Result<AotCache> AotCache::Open(const fs::path& dir, Toolchain toolchain, AotCacheOptions options) {
+  ELASTOS_RETURN_IF_ERROR(PreparePrivateDir(dir));
   std::error_code ec;
-  fs::create_directories(dir.parent_path(), ec);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return IoError("create " + dir.string(), errno);
-  }
-  ELASTOS_RETURN_IF_ERROR(CheckPrivateDir(dir));
   return AotCache(fs::absolute(dir, ec), std::move(toolchain), options);
 }
 

@@ -60,10 +60,12 @@ struct Toolchain {
 };
 
 // Finds wasm2c on PATH and the C compiler (ELASTOS_CC if set, a name on PATH or a path; else gcc,
-// else cc on PATH) and asks both for their versions: two process spawns.
-Result<Toolchain> ProbeToolchain();
-// ProbeToolchain() done once per process; every later call returns the same result.
-const Result<Toolchain>& HostToolchain();
+// else cc on PATH) and asks both for their versions: two process spawns. With a `memo` file the
+// versions are remembered there together with each tool's file identity (device, inode, size,
+// modification and change time), and a later probe whose tools are the same files reads them
+// back instead of spawning: replacing or upgrading a tool changes its identity. The memo must
+// live in a directory only we can write (the AOT cache's); one that is not ours is ignored.
+Result<Toolchain> ProbeToolchain(const std::filesystem::path& memo = {});
 
 // The C compiler flags every object is built with (part of Toolchain::Identity()).
 std::string_view CompilerFlags();
@@ -80,7 +82,7 @@ struct AotCacheOptions {
 
 class AotCache {
  public:
-  // Creates `dir` (0700) if needed and uses HostToolchain(). Refuses (permission_denied/
+  // Creates `dir` (0700) if needed and probes the toolchain with its memo in `dir`. Refuses (permission_denied/
   // aot_cache_insecure) a directory that is not ours or that others can write: anyone who can
   // write there can plant an object together with a matching digest file.
   static Result<AotCache> Open(const std::filesystem::path& dir, AotCacheOptions options = {});

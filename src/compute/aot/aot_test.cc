@@ -698,18 +698,63 @@ TEST(GeneratedCTest, ShimThunksFollowTheWasiTable) {
 
 // --- Toolchain and cache ----------------------------------------------------------------------
 
-TEST(ToolchainTest, ProbesWasm2cAndCompilerOnce) {
-  const Result<Toolchain>& t = HostToolchain();
+TEST(ToolchainTest, ProbesWasm2cAndCompiler) {
+  const Result<Toolchain> t = ProbeToolchain();
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(t->wasm2c_version, "1.0.32");
   EXPECT_THAT(t->wasm2c, StartsWith("/"));
   EXPECT_THAT(t->cc, StartsWith("/"));
   EXPECT_FALSE(t->cc_version.empty());
-  EXPECT_EQ(&HostToolchain(), &t);  // cached
   const std::string id = t->Identity();
   EXPECT_THAT(id, HasSubstr("wasm2c_version=1.0.32\n"));
   EXPECT_THAT(id, HasSubstr(std::string(CompilerFlags())));
   EXPECT_THAT(id, HasSubstr("shim=" + ShimDigestHex()));
+}
+
+// The memo spares every `capsule run` two tool spawns, and must never outlive the tool it
+// describes: a replaced compiler is probed again.
+TEST(ToolchainTest, MemoIsReusedUntilTheToolChanges) {
+  elastos::testing::TempDir dir;
+  const fs::path cc = dir.path() / "fakecc";
+  const fs::path memo = dir.path() / "toolchain.memo";
+  auto write_cc = [&](const std::string& version) {
+    std::ofstream(cc, std::ios::trunc) << "#!/bin/sh\necho '" << version << "'\n";
+    fs::permissions(cc, fs::perms::owner_all);
+  };
+  const char* before = ::getenv("ELASTOS_CC");
+  const std::string saved = before ? before : "";
+  ::setenv("ELASTOS_CC", cc.c_str(), 1);
+  auto probe = [&] {
+    Result<Toolchain> t = ProbeToolchain(memo);
+    return t.ok() ? t->cc_version : t.status().ToString();
+  };
+
+  write_cc("fakecc 1");
+  EXPECT_EQ(probe(), "fakecc 1");
+  ASSERT_TRUE(fs::exists(memo));
+  // Prove the second probe reads the memo rather than running the tool.
+  const Result<Bytes> memo_bytes = ReadFileLimited(memo, 4096);
+  ASSERT_TRUE(memo_bytes.ok());
+  std::string text(AsChars(*memo_bytes));
+  text.replace(text.find("fakecc 1"), 8, "from-memo");
+  std::ofstream(memo, std::ios::trunc) << text;
+  EXPECT_EQ(probe(), "from-memo");
+  // A memo others could have written is not believed.
+  fs::permissions(memo, fs::perms::others_write, fs::perm_options::add);
+  EXPECT_EQ(probe(), "fakecc 1");
+  // The tool replaced: new identity, probed again (and the memo rewritten for it).
+  write_cc("fakecc 2, a longer version line");
+  EXPECT_EQ(probe(), "fakecc 2, a longer version line");
+  EXPECT_EQ(probe(), "fakecc 2, a longer version line");
+  // A damaged memo is ignored, not an error.
+  std::ofstream(memo, std::ios::trunc) << "elastos-toolchain-memo/1\ngarbage";
+  EXPECT_EQ(probe(), "fakecc 2, a longer version line");
+
+  if (before) {
+    ::setenv("ELASTOS_CC", saved.c_str(), 1);
+  } else {
+    ::unsetenv("ELASTOS_CC");
+  }
 }
 
 TEST(ToolchainTest, ElastosCcChoosesTheCompiler) {

@@ -230,6 +230,7 @@ Status AuditLog::Recover(OpenReport& report) {
     ELASTOS_ASSIGN_OR_RETURN(FrameReader::HeaderResult header, reader.ReadHeader());
     std::uint64_t keep = size;
     std::optional<FrameProblem> torn;
+    std::uint64_t latest_checkpoint_offset = 0;
     if (header.problem) {
       if (header.problem->reason != "header_truncated") {
         return Corrupt(path_, 0, header.problem->message);
@@ -259,11 +260,14 @@ Status AuditLog::Recover(OpenReport& report) {
       const std::string_view text = AsChars(f.payload);
       if (f.kind == FrameKind::kCheckpoint) {
         if (!chain_) return Corrupt(path_, f.offset, "a checkpoint before the log_init record");
-        auto cp = CheckCheckpoint(text, origin_, tree_.size(), tree_.Root(), *chain_);
+        // Size and root now; the signature only of the latest checkpoint, after the scan.
+        auto cp = CheckCheckpoint(text, origin_, tree_.size(), tree_.Root(), *chain_,
+                                  SignatureCheck::kSkip);
         if (!cp.ok()) return Corrupt(path_, f.offset, cp.status().message());
         published_checkpoint_ = *cp;
         published_note_ = std::string(text);
         checkpoint_size_ = cp->size;
+        latest_checkpoint_offset = f.offset;
         continue;
       }
       const std::uint64_t index = tree_.size();
@@ -289,6 +293,13 @@ Status AuditLog::Recover(OpenReport& report) {
       tree_.Append(LeafHash(f.payload));
       // The stamp clock restarts from the latest time any record carries, so it never goes back.
       last_time = std::max(last_time, PeekTime(text));
+    }
+    if (published_checkpoint_) {
+      const Checkpoint& cp = *published_checkpoint_;
+      auto signed_cp = CheckCheckpoint(published_note_, origin_, cp.size, cp.root, *chain_);
+      if (!signed_cp.ok()) {
+        return Corrupt(path_, latest_checkpoint_offset, signed_cp.status().message());
+      }
     }
     if (torn) {
       report.truncated_at = keep;

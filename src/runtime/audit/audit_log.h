@@ -89,7 +89,9 @@ class AuditLog final : public AuditSink {
  public:
   // Opens DIR/audit.log, creating DIR (0700) and the log (0600, with its log_init record) if
   // absent. Recovery scans every frame: a torn final frame is truncated (reported in *report),
-  // any other damage fails with `audit_log_corrupt` naming the offset. The log's current key
+  // any other damage fails with `audit_log_corrupt` naming the offset. Every checkpoint must
+  // match the records before it; only the latest one's signature is verified (it vouches for
+  // all of them), so reopening costs one signature check however long the log is. The log's current key
   // must be `key`'s public key (`audit_key_mismatch` otherwise). Records recovered after the
   // last checkpoint are sealed with a new checkpoint before Open returns.
   static Result<std::unique_ptr<AuditLog>> Open(Env& env, const std::filesystem::path& dir,

@@ -369,6 +369,55 @@ TEST_F(AuditLogTest, DamageFollowedByDataFailsOpen) {
   EXPECT_EQ(testing::ReadBytes(LogPath()), bytes);  // nothing was cut off
 }
 
+// Reopening checks every checkpoint against the records before it but verifies only the latest
+// checkpoint's signature (so reopening a long log costs one signature check); a forged signature
+// on an earlier checkpoint is left to VerifyLog, a forged latest one refuses the open.
+TEST_F(AuditLogTest, RecoveryVerifiesTheLatestCheckpointSignature) {
+  for (int round = 0; round < 3; ++round) {  // three opens: three checkpoints
+    auto log = OpenLog(*posix_, key_);
+    ASSERT_TRUE(log->Append(Rec("r" + std::to_string(round))).ok());
+    ASSERT_TRUE(log->Close().ok());
+  }
+  const auto mallory = testing::TestKey(0x66);
+  const auto original = testing::SplitFrames(testing::ReadBytes(LogPath()));
+  std::vector<std::size_t> checkpoints;
+  for (std::size_t i = 0; i < original.size(); ++i) {
+    if (original[i].kind == FrameKind::kCheckpoint) checkpoints.push_back(i);
+  }
+  ASSERT_GE(checkpoints.size(), 3u);
+  auto forge = [&](std::size_t i) {
+    auto frames = original;
+    auto note = ParseSignedNote(frames[i].payload);
+    EXPECT_TRUE(note.ok());
+    frames[i].payload = SignNote(note->text, OriginForKey(key_.public_key()), mallory);
+    const Bytes bytes = testing::JoinFrames(frames);
+    testing::WriteBytes(LogPath(), bytes);
+    return std::pair(bytes, frames[i].offset);
+  };
+
+  const auto [early, early_offset] = forge(checkpoints.front());
+  {
+    auto log = AuditLog::Open(*posix_, dir_.path(), key_, Quiet());
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  auto v = VerifyLog(*posix_, dir_.path(), key_.public_key());
+  ASSERT_TRUE(v.ok());
+  ASSERT_FALSE(v->ok());
+  EXPECT_EQ(v->problem->reason, "checkpoint_signature");
+  EXPECT_EQ(v->problem->offset, early_offset);
+
+  const auto [latest, latest_offset] = forge(checkpoints.back());
+  auto log = AuditLog::Open(*posix_, dir_.path(), key_, Quiet());
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().reason(), "audit_log_corrupt");
+  EXPECT_NE(log.status().message().find("offset " + std::to_string(latest_offset)),
+            std::string::npos)
+      << log.status().message();
+  EXPECT_NE(log.status().message().find("not validly signed"), std::string::npos);
+  EXPECT_EQ(testing::ReadBytes(LogPath()), latest);  // nothing was cut off or appended
+}
+
 TEST_F(AuditLogTest, OpenRefusesNewerFormatAndWrongKey) {
   {
     auto log = OpenLog(*posix_, key_);

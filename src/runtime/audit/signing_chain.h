@@ -92,11 +92,18 @@ class KeyChain {
 
 // The signed note of a checkpoint (origin, size, root) by `key`, with key name = origin.
 std::string MakeCheckpointNote(const Checkpoint& checkpoint, const crypto::Ed25519PrivateKey& key);
+// Whether CheckCheckpoint verifies the note's signature. Recovery defers it: the latest
+// checkpoint's signature, over a root that matches every record before it, vouches for all of
+// them, so checking each earlier signature again on every open would only cost time
+// (`elastos audit verify` checks every one).
+enum class SignatureCheck { kVerify, kSkip };
+
 // Parses a checkpoint frame's note and checks it is this log's (origin), of `expected_size`
-// with `expected_root`, and signed by the key in force at that size. Reasons:
+// with `expected_root`, and (kVerify) signed by the key in force at that size. Reasons:
 // checkpoint_malformed, checkpoint_origin, checkpoint_size, checkpoint_root, checkpoint_signature.
 Result<Checkpoint> CheckCheckpoint(std::string_view note, std::string_view origin,
                                    std::uint64_t expected_size, const Hash& expected_root,
-                                   const KeyChain& chain);
+                                   const KeyChain& chain,
+                                   SignatureCheck signature = SignatureCheck::kVerify);
 
 }  // namespace elastos::audit

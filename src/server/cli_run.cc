@@ -22,6 +22,7 @@
 #include "common/encoding.h"
 #include "common/env.h"
 #include "common/file_util.h"
+#include "common/version.h"
 #include "compute/carrier.h"
 #include "compute/wasm_provider.h"
 #include "crypto/ed25519.h"
@@ -71,7 +72,7 @@ class StandaloneHandler final : public compute::RequestHandler {
     }
     if (type == "ping") return {{"type", "pong"}};
     if (type == "get_runtime_info") {
-      return {{"type", "runtime_info"}, {"version", "0.1.0"}, {"protocol", 1},
+      return {{"type", "runtime_info"}, {"version", kVersion}, {"protocol", kProtocolVersion},
               {"capsule_id", instance_}, {"capsule_name", name_}};
     }
     static const char* const kDaemonRequests[] = {

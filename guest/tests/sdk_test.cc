@@ -388,6 +388,10 @@ TEST(Requests, ShellRequestsSerialiseToTheProtocolSchema) {
             R"({"type":"stop_capsule","capsule_id":"cap-1"})");
   EXPECT_EQ(Wire(sdk::NextDecisionRequest{}), R"({"type":"next_decision"})");
   EXPECT_EQ(Wire(sdk::NextDecisionRequest{250}), R"({"type":"next_decision","wait_ms":250})");
+  EXPECT_EQ(Wire(sdk::AskUserRequest{"r-1", std::nullopt}),
+            R"({"type":"ask_user","request_id":"r-1"})");
+  EXPECT_EQ(Wire(sdk::AskUserRequest{"r-1", 15000}),
+            R"({"type":"ask_user","request_id":"r-1","timeout_ms":15000})");
 
   sdk::GrantCapabilityRequest answer;
   answer.request_id = "r-1";
@@ -419,6 +423,8 @@ TEST(Requests, VariantKnowsTypeAndShellOnly) {
   EXPECT_FALSE(sdk::RuntimeRequest(sdk::DelegateCapabilityRequest{}).shell_only());
   EXPECT_TRUE(sdk::RuntimeRequest(sdk::RevokeAllRequest{}).shell_only());
   EXPECT_TRUE(sdk::RuntimeRequest(sdk::NextDecisionRequest{}).shell_only());
+  EXPECT_TRUE(sdk::RuntimeRequest(sdk::AskUserRequest{}).shell_only());
+  EXPECT_STREQ(sdk::RuntimeRequest(sdk::AskUserRequest{}).type(), "ask_user");
   EXPECT_STREQ(sdk::RuntimeRequest(sdk::GrantCapabilityRequest{}).type(), "grant_capability");
 }
 
@@ -481,6 +487,11 @@ TEST(Responses, DecodeEveryTypeOfTheProtocol) {
   auto granted = sdk::CapabilityGranted::FromJson(
       Obj(R"({"type":"capability_granted","token_id":"00","token":"t"})"));
   ASSERT_TRUE(granted.ok());
+  auto answer = sdk::UserAnswer::FromJson(
+      Obj(R"({"type":"user_answer","answer":"allow","duration":"always"})"));
+  ASSERT_TRUE(answer.ok()) << answer.error().ToString();
+  EXPECT_TRUE(answer->allowed());
+  EXPECT_EQ(answer->duration, "always");
   auto revoked = sdk::Revoked::FromJson(Obj(R"({"type":"revoked","epoch":4})"));
   ASSERT_TRUE(revoked.ok());
   EXPECT_EQ(revoked->epoch, 4u);
@@ -521,6 +532,34 @@ TEST(Responses, VariantDispatchesOnTypeAndErrorsBecomeErrors) {
   auto unknown = sdk::RuntimeResponse::Parse(Obj(R"({"type":"telepathy"})"));
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().reason, "unexpected_response");
+}
+
+TEST(Responses, UserAnswerIsStrictAboutItsWords) {
+  // duration is optional on the wire and means "session" when absent.
+  auto plain = sdk::UserAnswer::FromJson(Obj(R"({"type":"user_answer","answer":"deny"})"));
+  ASSERT_TRUE(plain.ok()) << plain.error().ToString();
+  EXPECT_FALSE(plain->allowed());
+  EXPECT_EQ(plain->duration, "session");
+  auto newer = sdk::UserAnswer::FromJson(
+      Obj(R"({"type":"user_answer","answer":"allow","duration":"once","shown_to":"tty"})"));
+  ASSERT_TRUE(newer.ok()) << newer.error().ToString();  // unknown members are ignored
+  EXPECT_EQ(newer->duration, "once");
+  // Anything but allow/deny is the runtime's bug, never consent.
+  for (const char* bad :
+       {R"({"type":"user_answer"})", R"({"type":"user_answer","answer":"yes"})",
+        R"({"type":"user_answer","answer":"ALLOW"})", R"({"type":"user_answer","answer":true})",
+        R"({"type":"user_answer","answer":"allow","duration":"forever"})",
+        R"({"type":"user_answer","answer":"allow","duration":null})"}) {
+    auto r = sdk::UserAnswer::FromJson(Obj(bad));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInternal) << bad;
+    EXPECT_EQ(r.error().reason, "malformed_response") << bad;
+  }
+  auto variant = sdk::RuntimeResponse::Parse(
+      Obj(R"({"type":"user_answer","answer":"allow","duration":"session"})"));
+  ASSERT_TRUE(variant.ok()) << variant.error().ToString();
+  ASSERT_NE(variant->get<sdk::UserAnswer>(), nullptr);
+  EXPECT_TRUE(variant->get<sdk::UserAnswer>()->allowed());
 }
 
 TEST(Responses, UnknownErrorCodesBecomeInternalKeepingTheWord) {
@@ -666,6 +705,37 @@ TEST(RuntimeClient, TypedCallsDecodeAndRuntimeErrorsComeBackAsErrors) {
   EXPECT_TRUE(client.usable());     // a refusal is not a carrier failure
   auto wrong_type = client.Ping();  // answered with an error again
   EXPECT_FALSE(wrong_type.ok());
+}
+
+TEST(RuntimeClient, AskUserReturnsTheAnswerOrTheReasonNobodyAnswered) {
+  FakeRuntime runtime([](const std::string& line, int fd) {
+    const auto id = FakeRuntime::IdOf(line);
+    if (line.find(R"("request_id":"r-1")") != std::string::npos) {
+      FakeRuntime::Send(fd, FakeRuntime::Envelope(
+                                id, R"({"type":"user_answer","answer":"allow","duration":"always"})"));
+    } else {
+      FakeRuntime::Send(
+          fd,
+          FakeRuntime::Envelope(
+              id,
+              R"({"type":"error","code":"unavailable","reason":"no_one_to_ask","message":"no terminal, no prompt client"})"));
+    }
+    return true;
+  });
+  sdk::RuntimeClient client(runtime.client_fd(), runtime.client_fd());
+  auto answer = client.AskUser("r-1", 5000);
+  ASSERT_TRUE(answer.ok()) << answer.error().ToString();
+  EXPECT_TRUE(answer->allowed());
+  EXPECT_EQ(answer->duration, "always");
+  auto nobody = client.AskUser("r-2");
+  ASSERT_FALSE(nobody.ok());
+  EXPECT_EQ(nobody.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(nobody.error().reason, "no_one_to_ask");
+  EXPECT_TRUE(client.usable());
+  EXPECT_EQ(runtime.lines(),
+            (std::vector<std::string>{
+                R"({"id":1,"request":{"type":"ask_user","request_id":"r-1","timeout_ms":5000}})",
+                R"({"id":2,"request":{"type":"ask_user","request_id":"r-2"}})"}));
 }
 
 TEST(RuntimeClient, ResponseOfTheWrongTypeIsUnexpected) {

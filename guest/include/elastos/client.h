@@ -33,10 +33,6 @@
 #pragma once
 
 #include <errno.h>
-#include <unistd.h>
-#if !defined(__wasi__)
-#include <sys/socket.h>
-#endif
 
 #include <cstdint>
 #include <cstdlib>
@@ -50,9 +46,12 @@
 #include "elastos/capsule_info.h"
 #include "elastos/error.h"
 #include "elastos/json.h"
+#include "elastos/line_io.h"
 #include "elastos/protocol.h"
 
 namespace elastos::sdk {
+
+static_assert(kLineCapBytes == kMaxLineBytes, "line_io.h and protocol.h disagree on the line cap");
 
 class RuntimeClient {
  public:
@@ -70,7 +69,7 @@ class RuntimeClient {
   }
 
   // A client on descriptors the caller already has (tests, custom transports). Not owned.
-  RuntimeClient(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd) {}
+  RuntimeClient(int in_fd, int out_fd) : out_fd_(out_fd), reader_(in_fd, kMaxLineBytes) {}
 
   RuntimeClient(RuntimeClient&&) = default;
   RuntimeClient& operator=(RuntimeClient&&) = default;
@@ -321,6 +320,12 @@ class RuntimeClient {
     if (!r.ok()) return r.error();
     return std::move(r->decision);
   }
+  // Puts a pending request to a person (the policy said "ask"); waits at most `timeout_ms`
+  // (runtime default 60 s). unavailable/no_one_to_ask and unavailable/prompt_timeout mean: deny.
+  Result<UserAnswer> AskUser(std::string request_id,
+                             std::optional<std::uint64_t> timeout_ms = std::nullopt) {
+    return Call(AskUserRequest{std::move(request_id), timeout_ms});
+  }
   Result<CapabilityGranted> GrantCapability(const GrantCapabilityRequest& request) {
     return Call(request);
   }
@@ -336,8 +341,6 @@ class RuntimeClient {
   }
 
  private:
-  static constexpr std::size_t kReadChunk = 64 * 1024;
-
   // Makes every later call fail: with the same error when the runtime closed the carrier, else
   // with carrier_desynchronised (the stream can no longer pair answers with questions).
   void Retire(const Error& cause) {
@@ -375,76 +378,35 @@ class RuntimeClient {
   }
 
   Result<void> WriteAll(std::string_view data) {
-    while (!data.empty()) {
-#if defined(__wasi__)
-      const ssize_t n = ::write(out_fd_, data.data(), data.size());
-#else
-      // MSG_NOSIGNAL: a runtime that went away must surface as runtime_closed, not kill the
-      // capsule with SIGPIPE. On a pipe (ENOTSOCK) fall back to write().
-      ssize_t n = ::send(out_fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == ENOTSOCK) n = ::write(out_fd_, data.data(), data.size());
-#endif
-      if (n < 0) {
-        if (errno == EINTR || errno == EAGAIN) continue;
-        return IoError("write", errno);
-      }
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
+    if (const int err = sdk::WriteAll(out_fd_, data); err != 0) return IoError("write", err);
     return {};
   }
 
   // The next non-blank line from the runtime, without its '\n'.
   Result<std::string> ReadLine() {
-    bool discarding = false;  // inside a line longer than the cap
-    for (;;) {
-      const std::size_t nl = buffer_.find('\n', scanned_);
-      if (nl != std::string::npos) {
-        if (discarding) {
-          buffer_.erase(0, nl + 1);
-          scanned_ = 0;
-          return MakeError(ErrorCode::kResourceExhausted, "response_too_large",
-                           "the runtime's response exceeded the 1 MiB line cap and was discarded");
-        }
-        std::string line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        scanned_ = 0;
-        if (line.size() > kMaxLineBytes) {
-          return MakeError(ErrorCode::kResourceExhausted, "response_too_large",
-                           "the runtime's response exceeded the 1 MiB line cap and was discarded");
-        }
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank: ignored
+    std::string line;
+    switch (reader_.Next(&line)) {
+      case LineReader::Status::kLine:
         return line;
-      }
-      scanned_ = buffer_.size();
-      if (discarding || buffer_.size() > kMaxLineBytes) {
-        discarding = true;  // keep memory bounded: drop what we have of the oversized line
-        buffer_.clear();
-        scanned_ = 0;
-      }
-      const std::size_t old = buffer_.size();
-      buffer_.resize(old + kReadChunk);
-      ssize_t n;
-      do {
-        n = ::read(in_fd_, &buffer_[old], kReadChunk);
-      } while (n < 0 && (errno == EINTR || errno == EAGAIN));
-      const int err = errno;
-      buffer_.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
-      if (n == 0) {
-        return MakeError(
-            ErrorCode::kUnavailable, "runtime_closed",
-            "the runtime closed the carrier (end of stream" +
-                std::string(buffer_.empty() && !discarding ? ")" : " inside a response)"));
-      }
-      if (n < 0) return IoError("read", err);
+      case LineReader::Status::kTooLong:
+        return MakeError(ErrorCode::kResourceExhausted, "response_too_large",
+                         "the runtime's response exceeded the 1 MiB line cap and was discarded");
+      case LineReader::Status::kEnd:
+        return MakeError(ErrorCode::kUnavailable, "runtime_closed",
+                         "the runtime closed the carrier (end of stream)");
+      case LineReader::Status::kEndInLine:
+        return MakeError(ErrorCode::kUnavailable, "runtime_closed",
+                         "the runtime closed the carrier (end of stream inside a response)");
+      case LineReader::Status::kError:
+        break;
     }
+    return IoError("read", reader_.error());
   }
 
-  int in_fd_ = -1;
   int out_fd_ = -1;
   std::uint64_t next_id_ = 1;
   std::optional<Error> sticky_;  // set once the carrier is unusable; returned by every call
-  std::string buffer_;           // bytes read but not yet returned as lines
-  std::size_t scanned_ = 0;      // prefix of buffer_ known to hold no '\n'
+  LineReader reader_;            // the `in` descriptor, line by line under the 1 MiB cap
 };
 
 }  // namespace elastos::sdk

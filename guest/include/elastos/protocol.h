@@ -527,6 +527,38 @@ struct CapabilityGranted {
   }
 };
 
+// The person's answer to `ask_user`: answer "allow" or "deny", and the duration they chose
+// ("once", "session" or "always"; "session" when the runtime omits it). Any other word is the
+// runtime's bug (malformed_response): a shell must never read an unknown answer as consent.
+struct UserAnswer {
+  static constexpr const char* kType = "user_answer";
+  std::string answer;                // allow, deny
+  std::string duration = "session";  // once, session, always
+
+  bool allowed() const { return answer == "allow"; }
+
+  static Result<UserAnswer> FromJson(const json::Object& o) {
+    if (auto t = internal::ExpectType(o, kType); !t.ok()) return t.error();
+    UserAnswer r;
+    internal::Fields f(o, kType);
+    std::optional<std::string> duration;
+    f.String("answer", &r.answer);
+    f.OptString("duration", &duration);
+    if (f.error()) return *f.error();
+    if (r.answer != "allow" && r.answer != "deny") {
+      return internal::Malformed(kType, "member 'answer' is neither \"allow\" nor \"deny\"");
+    }
+    if (duration) {
+      if (*duration != "once" && *duration != "session" && *duration != "always") {
+        return internal::Malformed(kType,
+                                   "member 'duration' is not \"once\", \"session\" or \"always\"");
+      }
+      r.duration = std::move(*duration);
+    }
+    return r;
+  }
+};
+
 struct Revoked {
   static constexpr const char* kType = "revoked";
   std::optional<std::uint64_t> count;
@@ -770,6 +802,23 @@ struct NextDecisionRequest {
   }
 };
 
+// The shell's policy said "ask": the runtime puts the pending request to a person and returns the
+// first answer. Errors: unavailable/no_one_to_ask, unavailable/prompt_timeout (the shell must
+// deny), not_found/no_such_request (already decided or expired).
+struct AskUserRequest {
+  static constexpr const char* kType = "ask_user";
+  using Response = UserAnswer;
+  std::string request_id;                   // from the `decision`
+  std::optional<std::uint64_t> timeout_ms;  // 1…120000, default 60000
+
+  json::Value ToJson() const {
+    json::Object o = internal::Typed(kType);
+    o.Set("request_id", request_id);
+    internal::SetIf(o, "timeout_ms", timeout_ms);
+    return o;
+  }
+};
+
 struct GrantCapabilityRequest {
   static constexpr const char* kType = "grant_capability";
   using Response = CapabilityGranted;
@@ -842,8 +891,9 @@ class RuntimeRequest {
       std::variant<PingRequest, GetRuntimeInfoRequest, RequestCapabilityRequest, ResourceRequest,
                    FetchContentRequest, SendMessageRequest, ReceiveMessagesRequest,
                    DelegateCapabilityRequest, ListCapsulesRequest, LaunchCapsuleRequest,
-                   StopCapsuleRequest, NextDecisionRequest, GrantCapabilityRequest,
-                   DenyCapabilityRequest, RevokeCapabilityRequest, RevokeAllRequest>;
+                   StopCapsuleRequest, NextDecisionRequest, AskUserRequest,
+                   GrantCapabilityRequest, DenyCapabilityRequest, RevokeCapabilityRequest,
+                   RevokeAllRequest>;
 
   template <typename R, typename = std::enable_if_t<std::is_constructible_v<Variant, R&&>>>
   RuntimeRequest(R request) : request_(std::move(request)) {}  // NOLINT: implicit by design
@@ -857,6 +907,7 @@ class RuntimeRequest {
            std::holds_alternative<LaunchCapsuleRequest>(request_) ||
            std::holds_alternative<StopCapsuleRequest>(request_) ||
            std::holds_alternative<NextDecisionRequest>(request_) ||
+           std::holds_alternative<AskUserRequest>(request_) ||
            std::holds_alternative<GrantCapabilityRequest>(request_) ||
            std::holds_alternative<DenyCapabilityRequest>(request_) ||
            std::holds_alternative<RevokeCapabilityRequest>(request_) ||
@@ -877,7 +928,7 @@ class RuntimeResponse {
   using Variant =
       std::variant<PongResponse, RuntimeInfo, CapabilityToken, ResourceResponse, ContentResponse,
                    MessageSent, MessagesResponse, CapsuleListResponse, CapsuleLaunched, OkResponse,
-                   NextDecisionResponse, CapabilityGranted, Revoked>;
+                   NextDecisionResponse, UserAnswer, CapabilityGranted, Revoked>;
 
   // Decodes a `response` object by its type. An `error` response becomes the Error; an unknown
   // type is internal / unexpected_response.
@@ -954,6 +1005,8 @@ inline Result<RuntimeResponse> RuntimeResponse::Parse(const json::Object& respon
     v = internal::ParseAs<OkResponse>(response);
   else if (type == NextDecisionResponse::kType || type == NextDecisionResponse::kNoneType)
     v = internal::ParseAs<NextDecisionResponse>(response);
+  else if (type == UserAnswer::kType)
+    v = internal::ParseAs<UserAnswer>(response);
   else if (type == CapabilityGranted::kType)
     v = internal::ParseAs<CapabilityGranted>(response);
   else if (type == Revoked::kType)

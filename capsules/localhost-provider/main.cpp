@@ -733,6 +733,19 @@ Result<json::Object> Serve(const Request& req) {
     return NotFound("no_such_root", Quoted(req.segments[0]) + " is not a root of localhost:// (" +
                                         RootList() + ")");
   }
+  // No symbolic link is followed, even one that stays inside /data: the runtime checked the
+  // caller's token against this *path*, and a link would let the path name something the token
+  // does not cover (Notes/up.txt -> ../../private.txt). Capsules cannot create links through
+  // this protocol; a link planted on the host is refused, except that deleting it removes it.
+  for (std::size_t i = 1; i <= req.segments.size(); ++i) {
+    struct stat st;
+    if (::lstat(HostPath(req.segments, i).c_str(), &st) != 0) break;  // the rest does not exist
+    if (S_ISLNK(st.st_mode) && !(i == req.segments.size() && req.op == Op::kDelete)) {
+      return MakeError(ErrorCode::kPermissionDenied, "symlink_refused",
+                       Quoted(RequestPath(req.segments, i)) +
+                           " is a symbolic link; the localhost provider follows none");
+    }
+  }
   const bool whole_root = req.segments.size() <= 1;  // a root itself, or the data root
   switch (req.op) {
     case Op::kWrite:

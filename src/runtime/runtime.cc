@@ -385,14 +385,15 @@ Result<std::size_t> Runtime::RevokeHolder(const Caller& shell, std::string_view 
 }
 
 Result<PromptAnswer> Runtime::AskUser(const Caller& shell, std::string_view request_id,
-                                      std::chrono::milliseconds timeout) {
+                                      std::chrono::milliseconds timeout,
+                                      const std::atomic<bool>* cancelled) {
   ELASTOS_RETURN_IF_ERROR(ShellOnly(shell, "ask_user"));
   std::optional<PendingRequest> p = decisions_->Get(request_id);
   std::optional<DecisionOutcome> state = decisions_->Outcome(request_id);
   if (!p || !state || state->state != DecisionState::kPending) {
     return NotFound("no_such_request", "no pending capability request " + std::string(request_id));
   }
-  Result<PromptAnswer> answer = prompts_->Ask(*p, timeout);
+  Result<PromptAnswer> answer = prompts_->Ask(*p, timeout, cancelled);
   audit::AuditRecord r = Record("prompt", &shell);
   r.subject = p->id;
   r.resource = p->resource;

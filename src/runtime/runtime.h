@@ -134,7 +134,8 @@ class Runtime {
 
   // --- prompts (ask_user)
   Result<PromptAnswer> AskUser(const Caller& shell, std::string_view request_id,
-                               std::chrono::milliseconds timeout);
+                               std::chrono::milliseconds timeout,
+                               const std::atomic<bool>* cancelled = nullptr);
   [[nodiscard]] Status AnswerPrompt(const Caller& caller, std::string_view prompt_id,
                                     bool allow, GrantDuration duration);
 

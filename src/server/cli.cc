@@ -1,4 +1,5 @@
 #include "server/cli.h"
+#include "common/version.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -25,7 +26,7 @@ int Run(int argc, char** argv) {
   app.name("elastos");
   app.require_subcommand(1);
   app.fallthrough();
-  app.set_version_flag("--version", "elastos 0.1.0");
+  app.set_version_flag("--version", "elastos " + std::string(kVersion));
 
   GlobalOptions global;
   app.add_option("--data-dir", global.data_dir,
@@ -36,6 +37,7 @@ int Run(int argc, char** argv) {
   AddCapsuleCommands(app, global, exit_code);
   AddAuditCommands(app, global, exit_code);
   AddTokenCommands(app, global, exit_code);
+  AddServeCommand(app, global, exit_code);
 
   try {
     app.parse(argc, argv);

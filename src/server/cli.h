@@ -36,6 +36,7 @@ void AddContentCommands(CLI::App& app, const GlobalOptions& global, int& exit_co
 void AddCapsuleCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddAuditCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void AddTokenCommands(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void AddServeCommand(CLI::App& app, const GlobalOptions& global, int& exit_code);
 // Subcommands of `capsule` that live in their own files (cli_build.cc, cli_run.cc).
 void AddCapsuleBuildCommand(CLI::App& capsule, const GlobalOptions& global, int& exit_code);
 void AddCapsuleRunCommands(CLI::App& capsule, const GlobalOptions& global, int& exit_code);

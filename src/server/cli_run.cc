@@ -95,20 +95,6 @@ class StandaloneHandler final : public compute::RequestHandler {
   std::string name_, instance_;
 };
 
-// The entry module of a verified .capsule, written once to DATA_DIR/cache/modules/<sha256>.wasm
-// (content-addressed, so concurrent runs and repeated runs share it).
-Result<fs::path> ExtractModule(const capsule::VerifiedCapsule& v, const fs::path& data_dir) {
-  ELASTOS_ASSIGN_OR_RETURN(ipld::Cid entry, ipld::ResolvePath(v.file.capsule, v.manifest.entry, *v.file.blocks));
-  ELASTOS_ASSIGN_OR_RETURN(Bytes module, ipld::ReadFile(entry, *v.file.blocks, kMaxModuleBytes));
-  const fs::path path = data_dir / "cache" / "modules" / (HexEncode(crypto::Sha256::Hash(module)) + ".wasm");
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    fs::create_directories(path.parent_path(), ec);
-    if (ec) return IoError("create " + path.parent_path().string(), ec.value());
-    ELASTOS_RETURN_IF_ERROR(WriteFileAtomic(path, module));
-  }
-  return path;
-}
 
 Result<PreparedCapsule> Prepare(const RunArgs& args, const GlobalOptions& global) {
   std::error_code ec;

@@ -10,10 +10,12 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "common/encoding.h"
 #include "common/file_util.h"
 #include "compute/aot/aot_compiler.h"
 #include "crypto/sha256.h"
 #include "identity/key_file.h"
+#include "namespace/unixfs.h"
 
 extern char** environ;  // the compile inherits ours: it needs PATH to find wasm2c and cc
 
@@ -120,6 +122,19 @@ Result<TierChoice> ChooseTier(const std::string& tier, const fs::path& module, c
     return TierChoice{object, false};
   }
   return TierChoice{std::nullopt, true};
+}
+
+Result<fs::path> ExtractModule(const capsule::VerifiedCapsule& v, const fs::path& data_dir) {
+  ELASTOS_ASSIGN_OR_RETURN(ipld::Cid entry, ipld::ResolvePath(v.file.capsule, v.manifest.entry, *v.file.blocks));
+  ELASTOS_ASSIGN_OR_RETURN(Bytes module, ipld::ReadFile(entry, *v.file.blocks, kMaxModuleBytes));
+  const fs::path path = data_dir / "cache" / "modules" / (HexEncode(crypto::Sha256::Hash(module)) + ".wasm");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) return IoError("create " + path.parent_path().string(), ec.value());
+    ELASTOS_RETURN_IF_ERROR(WriteFileAtomic(path, module));
+  }
+  return path;
 }
 
 Result<fs::path> CompileModule(const fs::path& module, const fs::path& data_dir, const std::string& instrumentation) {

@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "compute/limits.h"
 #include "runtime/audit/audit_log.h"
+#include "runtime/capsule/artifact.h"
 
 namespace elastos::cli {
 
@@ -32,6 +33,11 @@ struct TierChoice {
   std::optional<std::filesystem::path> object;  // a verified compiled object: run on the AOT tier
   bool compile_after = false;  // interpreting now; compile in the background for next time
 };
+
+// The entry module of a verified .capsule, written once to DATA_DIR/cache/modules/<sha256>.wasm
+// (content-addressed, so concurrent runs and repeated runs share it).
+Result<std::filesystem::path> ExtractModule(const capsule::VerifiedCapsule& v,
+                                            const std::filesystem::path& data_dir);
 
 // `tier` is auto, interp or aot (see `capsule run --help`). A metered run (fuel) always
 // interprets: only the interpreter counts instructions exactly.

@@ -84,11 +84,17 @@ Result<DecisionOutcome> DecisionQueue::Wait(std::string_view id, std::chrono::mi
   }
 }
 
-std::optional<PendingRequest> DecisionQueue::Next(std::chrono::milliseconds timeout) {
+void DecisionQueue::WakeAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  changed_.notify_all();
+}
+
+std::optional<PendingRequest> DecisionQueue::Next(std::chrono::milliseconds timeout,
+                                                  const std::atomic<bool>* cancelled) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    if (closed_) return std::nullopt;
+    if (closed_ || (cancelled != nullptr && cancelled->load())) return std::nullopt;
     SweepLocked();
     for (const std::string& id : order_) {
       Entry& e = entries_.at(id);

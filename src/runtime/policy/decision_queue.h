@@ -17,6 +17,7 @@
 // Thread-safety: all methods are safe to call concurrently.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -76,7 +77,12 @@ class DecisionQueue {
   Result<DecisionOutcome> Wait(std::string_view id, std::chrono::milliseconds timeout);
   // The oldest pending request not yet handed out, waiting up to `timeout` for one. Each request
   // is handed out once; Redeliver() hands the undecided ones out again (a restarted shell).
-  std::optional<PendingRequest> Next(std::chrono::milliseconds timeout);
+  // `cancelled` (optional) ends the wait early once set and WakeAll() is called: the shell's
+  // instance exited while it waited.
+  std::optional<PendingRequest> Next(std::chrono::milliseconds timeout,
+                                     const std::atomic<bool>* cancelled = nullptr);
+  // Wakes every waiter to re-check its cancellation flag.
+  void WakeAll();
   void Redeliver();
   // Decides a pending request. not_found/`no_such_request` if unknown or forgotten,
   // failed_precondition/`already_decided` if no longer pending.

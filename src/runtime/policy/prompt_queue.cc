@@ -45,8 +45,14 @@ bool PromptQueue::AnyonePresent() const {
   return AnyonePresentLocked();
 }
 
+void PromptQueue::WakeAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  changed_.notify_all();
+}
+
 Result<PromptAnswer> PromptQueue::Ask(const PendingRequest& request,
-                                      std::chrono::milliseconds timeout) {
+                                      std::chrono::milliseconds timeout,
+                                      const std::atomic<bool>* cancelled) {
   std::array<std::uint8_t, 16> raw;
   crypto::RandomBytes(raw);
   const std::string id = "p-" + HexEncode(raw);
@@ -77,6 +83,11 @@ Result<PromptAnswer> PromptQueue::Ask(const PendingRequest& request,
     if (closed_) {
       open_.erase(it);
       return Unavailable("runtime_stopping", "the runtime is shutting down");
+    }
+    if (cancelled != nullptr && cancelled->load()) {
+      open_.erase(it);
+      changed_.notify_all();
+      return Unavailable("cancelled", "the question was withdrawn: the shell that asked is gone");
     }
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
       auto again = open_.find(id);
@@ -125,6 +136,12 @@ Status PromptQueue::Answer(std::string_view prompt_id, PromptAnswer answer) {
   if (it == open_.end() || it->second.answer) {
     return NotFound("no_such_prompt", "no open prompt " + std::string(prompt_id) +
                                           " (unknown, already answered, or timed out)");
+  }
+  // Whoever asked for the capability does not get to approve it: a compromised client would
+  // otherwise grant itself anything the policy merely asks about.
+  if (answer.answered_by == it->second.prompt.request.session) {
+    return PermissionDenied("own_request", "a session cannot answer the prompt about its own "
+                                           "request; another person (or session) must");
   }
   it->second.answer = std::move(answer);
   changed_.notify_all();

@@ -13,6 +13,7 @@
 // Thread-safety: all methods are safe to call concurrently.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -53,12 +54,17 @@ class PromptQueue {
 
   // Asks and waits for the first answer. Errors: unavailable/`no_one_to_ask`, unavailable/
   // `prompt_timeout`, unavailable/`runtime_stopping`.
-  Result<PromptAnswer> Ask(const PendingRequest& request, std::chrono::milliseconds timeout);
+  // `cancelled` (optional) ends the wait once set and WakeAll() is called (unavailable/
+  // `cancelled`): the asking shell is gone.
+  Result<PromptAnswer> Ask(const PendingRequest& request, std::chrono::milliseconds timeout,
+                           const std::atomic<bool>* cancelled = nullptr);
+  void WakeAll();
   // Open prompts, oldest first. `watcher` (a session id) is marked present; with a non-zero
   // `wait`, blocks until there is a prompt the watcher has not seen yet or `wait` passes.
   std::vector<Prompt> Watch(std::string_view watcher, std::chrono::milliseconds wait,
                             const std::vector<std::string>& seen = {});
-  // Answers an open prompt. not_found/`no_such_prompt` if unknown, already answered or expired.
+  // Answers an open prompt. not_found/`no_such_prompt` if unknown, already answered or expired;
+  // permission_denied/`own_request` when `answer.answered_by` is the requester's own session.
   [[nodiscard]] Status Answer(std::string_view prompt_id, PromptAnswer answer);
   bool AnyonePresent() const;
   void Close();

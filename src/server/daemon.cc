@@ -1,0 +1,287 @@
+#include "server/daemon.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "common/encoding.h"
+#include "common/file_util.h"
+#include "common/version.h"
+#include "compute/wasm_provider.h"
+#include "crypto/ed25519.h"
+#include "runtime/capsule/artifact.h"
+
+namespace elastos::server {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::string UrlHost(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+}  // namespace
+
+Result<RuntimeInfoFile> ReadRuntimeInfo(const fs::path& data_dir) {
+  const fs::path path = data_dir / "runtime.json";
+  Result<Bytes> bytes = ReadFileLimited(path, 64 << 10);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == Code::kNotFound || !fs::exists(path)) {
+      return NotFound("runtime_not_running",
+                      "no runtime is running on " + data_dir.string() + " (no runtime.json)");
+    }
+    return bytes.status();
+  }
+  std::error_code ec;
+  json::value v = json::parse(AsChars(*bytes), ec);
+  const json::object* o = !ec && v.is_object() ? &v.as_object() : nullptr;
+  auto str = [&](const char* k) -> const json::string* {
+    const json::value* f = o ? o->if_contains(k) : nullptr;
+    return f && f->is_string() ? &f->as_string() : nullptr;
+  };
+  if (o == nullptr || !str("api_url") || !str("attach_secret") || !o->if_contains("pid") ||
+      !o->at("pid").is_int64()) {
+    return FailedPrecondition("runtime_json_corrupt",
+                              path.string() + " is not a runtime.json this version understands");
+  }
+  RuntimeInfoFile info;
+  info.api_url = std::string(*str("api_url"));
+  info.attach_secret = std::string(*str("attach_secret"));
+  info.pid = o->at("pid").as_int64();
+  if (str("version")) info.version = std::string(*str("version"));
+  return info;
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
+  std::unique_ptr<Daemon> d(new Daemon());
+  d->options_ = options;
+  runtime::RuntimeOptions ro;
+  ro.data_dir = options.data_dir;
+  ELASTOS_ASSIGN_OR_RETURN(d->runtime_, runtime::Runtime::Open(ro));
+
+  std::array<std::uint8_t, 32> secret;
+  crypto::RandomBytes(secret);
+  d->ctx_.runtime = d->runtime_.get();
+  d->ctx_.attach_secret = Base64UrlEncode(secret);
+  d->ctx_.version = std::string(kVersion);
+  Daemon* self = d.get();
+  d->ctx_.server_stats = [self] { return self->server_->stats(); };
+
+  d->instances_ = std::make_unique<InstanceManager>(*d->runtime_,
+                                                    compute::WasmProvider::DefaultWorkerPath());
+  d->instances_->OnExit([self](const InstanceInfo& info) { self->OnInstanceExit(info); });
+  d->catalog_ = std::make_unique<CapsuleCatalog>(
+      options.data_dir, options.trust_file.empty() ? options.data_dir / "trust" : options.trust_file);
+  d->ctx_.instances = d->instances_.get();
+  d->ctx_.catalog = d->catalog_.get();
+  if (Status s = d->StartLocalhostProvider(); !s.ok()) {
+    std::fprintf(stderr, "elastos: warning: no localhost provider: %s\n", s.ToString().c_str());
+  }
+  d->names_ = std::make_unique<NamespaceService>(*d->runtime_, d->localhost_.get());
+  d->instances_->SetNamespace(d->names_.get());
+  d->ctx_.names = d->names_.get();
+  if (Status s = d->LaunchShell(); !s.ok()) {
+    std::fprintf(stderr, "elastos: warning: no shell: %s; capability requests will expire "
+                         "unanswered\n", s.ToString().c_str());
+  }
+
+  http::Router router;
+  AddApiRoutes(router, d->ctx_);
+  http::ServerOptions so;
+  so.host = options.host;
+  so.port = options.port;
+  so.handler_threads = options.handler_threads;
+  ELASTOS_ASSIGN_OR_RETURN(d->server_, http::HttpServer::Listen(std::move(router), so));
+  d->api_url_ = "http://" + UrlHost(options.host) + ":" + std::to_string(d->server_->port());
+
+  json::object info;
+  info["api_url"] = d->api_url_;
+  info["attach_secret"] = d->ctx_.attach_secret;
+  info["pid"] = static_cast<std::int64_t>(::getpid());
+  info["version"] = std::string(kVersion);
+  info["data_dir"] = options.data_dir.string();
+  const std::string text = json::serialize(info) + "\n";
+  ELASTOS_RETURN_IF_ERROR(
+      WriteFileAtomic(options.data_dir / "runtime.json", AsBytes(text), 0600));
+  d->server_->Start();
+
+  audit::AuditRecord r;
+  r.type = "api_listen";
+  r.details["url"] = d->api_url_;
+  r.details["loopback"] = IsLoopback(options.host) ? "yes" : "no";
+  ELASTOS_RETURN_IF_ERROR(d->runtime_->Audit(std::move(r), true));
+  return d;
+}
+
+Daemon::~Daemon() { Shutdown().IgnoreError(); }
+
+std::string Daemon::shell_instance() const {
+  std::lock_guard<std::mutex> lock(shell_mu_);
+  return shell_id_;
+}
+
+namespace {
+
+// A capsule shipped with the runtime: `capsules/<name>` beside the executable's directory.
+fs::path BesideExecutable(const std::string& name) {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return self.parent_path().parent_path() / "capsules" / name;
+}
+
+}  // namespace
+
+Status Daemon::StartLocalhostProvider() {
+  const fs::path dir = options_.localhost_provider_dir.empty()
+                           ? BesideExecutable("localhost-provider")
+                           : options_.localhost_provider_dir;
+  if (!fs::exists(dir / "capsule.json")) {
+    return NotFound("no_provider", "no localhost provider capsule at " + dir.string());
+  }
+  CapsuleSource src;
+  ELASTOS_ASSIGN_OR_RETURN(src.manifest, capsule::LoadCapsuleDirectory(dir));
+  src.module = fs::absolute(dir / src.manifest.entry);
+  src.reference = fs::absolute(dir).lexically_normal().string();
+  ProviderPoolOptions po;
+  po.size = options_.provider_instances;
+  po.data_dir = options_.data_dir / "roots";
+  ELASTOS_ASSIGN_OR_RETURN(localhost_, ProviderPool::Start(*instances_, std::move(src), po));
+  return OkStatus();
+}
+
+Status Daemon::LaunchShell() {
+  fs::path dir = options_.shell_dir.empty() ? BesideExecutable("shell") : options_.shell_dir;
+  if (!fs::exists(dir / "capsule.json")) {
+    return NotFound("no_shell", "no shell capsule at " + dir.string() +
+                                    " (build it, or pass --shell DIR)");
+  }
+  CapsuleSource src;
+  ELASTOS_ASSIGN_OR_RETURN(src.manifest, capsule::LoadCapsuleDirectory(dir));
+  src.module = fs::absolute(dir / src.manifest.entry);
+  src.reference = fs::absolute(dir).lexically_normal().string();
+
+  // The policy goes to the shell on stdin: the shell can read nothing else of ours. No policy
+  // file means the safe default: ask, and deny when nobody can answer.
+  std::string policy = R"({"default":"ask","rules":[]})";
+  const fs::path policy_file = options_.data_dir / "policy.json";
+  if (fs::exists(policy_file)) {
+    ELASTOS_ASSIGN_OR_RETURN(Bytes text, ReadFileLimited(policy_file, 1 << 20));
+    policy.assign(AsChars(text));
+  }
+  LaunchRequest lr;
+  lr.source = std::move(src);
+  lr.role = InstanceRole::kShell;
+  lr.system = true;
+  lr.tier = "aot";
+  lr.stdin_data = policy.empty() ? std::string(" ") : policy;
+  lr.launched_by = "runtime";
+  ELASTOS_ASSIGN_OR_RETURN(InstanceInfo info, instances_->Launch(std::move(lr)));
+  {
+    std::lock_guard<std::mutex> lock(shell_mu_);
+    shell_id_ = info.id;
+  }
+  // A restarted shell must see the requests its predecessor took but never answered.
+  runtime_->decisions().Redeliver();
+  return OkStatus();
+}
+
+void Daemon::OnInstanceExit(const InstanceInfo& info) {
+  if (info.role != InstanceRole::kShell || down_) return;
+  {
+    std::lock_guard<std::mutex> lock(shell_mu_);
+    if (info.id != shell_id_) return;
+    shell_id_.clear();
+    // A shell that keeps dying is not restarted forever: after 5 restarts within a minute the
+    // runtime carries on without one (requests then expire: deny by default).
+    const std::int64_t now = runtime_->NowUnix();
+    std::erase_if(shell_restarts_, [&](std::int64_t t) { return t < now - 60; });
+    if (shell_restarts_.size() >= 5) {
+      std::fprintf(stderr, "elastos: the shell keeps exiting; not restarting it again\n");
+      return;
+    }
+    shell_restarts_.push_back(now);
+  }
+  // Not on this thread: it is the exiting shell's supervisor, which StopAll joins.
+  std::thread previous;
+  {
+    std::lock_guard<std::mutex> lock(shell_mu_);
+    previous = std::move(shell_restarter_);
+  }
+  if (previous.joinable()) previous.join();  // long done: its shell ran and exited since
+  std::lock_guard<std::mutex> lock(shell_mu_);
+  shell_restarter_ = std::thread([this] {
+    if (Status s = LaunchShell(); !s.ok()) {
+      std::fprintf(stderr, "elastos: could not restart the shell: %s\n", s.ToString().c_str());
+    }
+  });
+}
+
+Status Daemon::Shutdown() {
+  if (down_) return OkStatus();
+  down_ = true;
+  // Wake every long wait (decisions, prompts) first, so the API's handlers return and Stop does
+  // not wait out their timeouts.
+  if (runtime_) {
+    runtime_->decisions().Close();
+    runtime_->prompts().Close();
+  }
+  std::thread restarter;
+  {
+    std::lock_guard<std::mutex> lock(shell_mu_);
+    restarter = std::move(shell_restarter_);
+  }
+  if (restarter.joinable()) restarter.join();
+  if (localhost_) localhost_->Stop();
+  if (instances_) instances_->StopAll();
+  if (server_) server_->Stop();
+  std::error_code ec;
+  fs::remove(options_.data_dir / "runtime.json", ec);
+  return runtime_ ? runtime_->Close() : OkStatus();
+}
+
+int ServeForeground(const DaemonOptions& options) {
+  // Block the stop signals before any thread starts, so every thread inherits the mask and the
+  // signals wait for sigwait below instead of killing the process mid-write.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  if (!IsLoopback(options.host)) {
+    std::fprintf(stderr,
+                 "elastos: warning: listening on %s without TLS: anyone who can reach this address "
+                 "can try to attach, and sessions travel in clear text. Prefer 127.0.0.1.\n",
+                 options.host.c_str());
+  }
+  Result<std::unique_ptr<Daemon>> d = Daemon::Start(options);
+  if (!d.ok()) {
+    std::fprintf(stderr, "elastos: error: %s\n", d.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("elastos %s serving %s (data dir %s)\n", std::string(kVersion).c_str(),
+              (*d)->api_url().c_str(), options.data_dir.c_str());
+  std::printf("attach with the secret in %s\n", (options.data_dir / "runtime.json").c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  std::fprintf(stderr, "elastos: %s received, shutting down\n", strsignal(sig));
+  if (Status s = (*d)->Shutdown(); !s.ok()) {
+    std::fprintf(stderr, "elastos: error during shutdown: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace elastos::server

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The main job: build ElastOS, then take a capsule through its whole life: build it from C++ with
-# the guest SDK → publisher key → pack (sign) → verify → inspect → run it sandboxed under the
-# runtime; show that a tampered copy and an untrusted publisher are refused and that a hostile
-# capsule is stopped by its limits.
+# The main job: build ElastOS, build the notes capsule from C++ with the guest SDK, sign it, start
+# the runtime, and run it: the capsule asks for write access to
+# localhost://Users/self/Documents/Notes/*, the shell capsule grants it by the demo policy, the
+# note is written and read back through the sandboxed localhost provider — and every step is in
+# the audit log, which is verified at the end. Along the way: a tampered copy and a stranger's
+# capsule are refused, and a hostile capsule is stopped by its limits.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -11,52 +13,36 @@ elastos="$root/build/bin/elastos"
 
 work="$root/build/demo"
 rm -rf "$work"
-mkdir -p "$work/hello"
+mkdir -p "$work"
 export ELASTOS_DATA_DIR="$work/data"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "Build the sample capsule (capsules/examples/hello-sdk, C++ with the guest SDK) to WebAssembly"
-cp capsules/examples/hello-sdk/capsule.json capsules/examples/hello-sdk/main.cpp "$work/hello/"
-"$elastos" capsule build "$work/hello"
-rm "$work/hello/main.cpp"  # the capsule ships its module, not its source
-ls -l "$work/hello"
+step "Build the notes capsule (capsules/examples/notes, C++ with the guest SDK) to WebAssembly"
+mkdir -p "$work/notes"
+cp capsules/examples/notes/capsule.json capsules/examples/notes/main.cpp "$work/notes/"
+"$elastos" capsule build "$work/notes"
+rm "$work/notes/main.cpp"  # the capsule ships its module, not its source
+ls -l "$work/notes"
 
-step "Create a publisher key and trust it"
+step "Create a publisher key, trust it, and sign the capsule (its identity is the CID of its directory)"
 did=$("$elastos" keys generate --out "$work/publisher")
-echo "$did root" > "$work/trust"
-cat "$work/trust"
+mkdir -p "$ELASTOS_DATA_DIR"
+echo "$did root" > "$ELASTOS_DATA_DIR/trust"
+"$elastos" capsule pack "$work/notes" --key "$work/publisher/private.key" --out "$work/notes.capsule"
+"$elastos" capsule verify "$work/notes.capsule"
 
-step "Pack and sign: the capsule's identity is the CID of its directory"
-"$elastos" capsule pack "$work/hello" --key "$work/publisher/private.key" --out "$work/hello.capsule"
-echo "CID of the directory, computed independently: $("$elastos" cid "$work/hello")"
-
-step "Verify against the trust store"
-"$elastos" capsule verify "$work/hello.capsule" --trust "$work/trust"
-
-step "Inspect"
-"$elastos" capsule inspect "$work/hello.capsule"
-
-step "A tampered copy is refused"
-cp "$work/hello.capsule" "$work/tampered.capsule"
+step "A tampered copy and a stranger's capsule are refused"
+cp "$work/notes.capsule" "$work/tampered.capsule"
 size=$(stat -c %s "$work/tampered.capsule")
 printf '\x00' | dd of="$work/tampered.capsule" bs=1 seek=$((size - 200)) conv=notrunc status=none
-if "$elastos" capsule verify "$work/tampered.capsule" --trust "$work/trust"; then
+if "$elastos" capsule verify "$work/tampered.capsule"; then
   echo "demo: tampered capsule was accepted" >&2; exit 1
 fi
-
-step "A capsule from a publisher not in the trust store is refused"
 "$elastos" keys generate --out "$work/stranger" >/dev/null
-"$elastos" capsule pack "$work/hello" --key "$work/stranger/private.key" --out "$work/stranger.capsule" >/dev/null
-if "$elastos" capsule verify "$work/stranger.capsule" --trust "$work/trust"; then
+"$elastos" capsule pack "$work/notes" --key "$work/stranger/private.key" --out "$work/stranger.capsule" >/dev/null
+if "$elastos" capsule verify "$work/stranger.capsule"; then
   echo "demo: untrusted capsule was accepted" >&2; exit 1
 fi
-
-step "Run it: verified, then sandboxed in a worker process (first run interprets and compiles in the background)"
-echo "a line on stdin" | "$elastos" capsule run "$work/hello.capsule" --trust "$work/trust" -- one two
-
-step "Run it again on native code (compiled ahead of time, cached by module hash)"
-"$elastos" capsule compile "$work/hello.capsule" --trust "$work/trust"
-echo "another line" | "$elastos" capsule run "$work/hello.capsule" --trust "$work/trust" --tier aot -- three
 
 step "A hostile capsule (an endless loop) is stopped by its CPU limit: exit code 124"
 set +e
@@ -66,9 +52,41 @@ set -e
 echo "exit code $code"
 [[ $code -eq 124 ]] || { echo "demo: the endless loop was not stopped by its limit" >&2; exit 1; }
 
-step "Everything above is in the tamper-evident audit log"
-"$elastos" audit tail -n 6
+step "The policy the shell capsule enforces: notes may read and write the Notes folder; anything else is asked"
+cat > "$ELASTOS_DATA_DIR/policy.json" <<'POLICY'
+{
+  "default": "ask",
+  "rules": [
+    {"capsule": "notes", "resource": "localhost://Users/self/Documents/Notes/*",
+     "actions": ["read", "write"], "decision": "allow", "duration": "session"}
+  ]
+}
+POLICY
+cat "$ELASTOS_DATA_DIR/policy.json"
+
+step "Start the runtime (kernel, HTTP API on loopback, the shell and the localhost provider, sandboxed)"
+"$elastos" serve --listen 127.0.0.1:0 > "$work/serve.log" 2>&1 &
+serve_pid=$!
+trap 'kill -TERM $serve_pid 2>/dev/null || true; wait $serve_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 1200); do [[ -f "$ELASTOS_DATA_DIR/runtime.json" ]] && break; sleep 0.1; done
+[[ -f "$ELASTOS_DATA_DIR/runtime.json" ]] || { cat "$work/serve.log"; echo "demo: the runtime did not start" >&2; exit 1; }
+cat "$work/serve.log"
+
+step "Run the signed notes capsule: it asks for a token, the shell grants it by policy, it writes a note"
+"$elastos" run "$work/notes.capsule" -- add "Buy milk" </dev/null
+
+step "Run it again: a new instance, a new token, and the note read back through the localhost provider"
+"$elastos" run notes -- show </dev/null
+echo "(on the host the note is in $ELASTOS_DATA_DIR/roots/Users/self/Documents/Notes/journal/notes.txt)"
+
+step "Stop the runtime (SIGTERM: capsules stop, sessions end, their tokens are revoked, the log is sealed)"
+kill -TERM $serve_pid
+wait $serve_pid || true
+trap - EXIT
+
+step "Every step above is in the tamper-evident audit log"
+"$elastos" audit tail -n 40
 "$elastos" audit verify
 
 step "Done"
-echo "The signed capsule is $work/hello.capsule; the runtime's state is in $work/data."
+echo "The signed capsule is $work/notes.capsule; the runtime's state is in $ELASTOS_DATA_DIR."

@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <set>
@@ -205,6 +206,8 @@ constexpr const char* kPolicy = R"({
      "actions": ["read", "write", "delete"], "decision": "allow"},
     {"capsule": "mallory", "resource": "localhost://Users/self/Documents/Notes/*",
      "actions": ["read"], "decision": "allow"},
+    {"capsule": "probe", "resource": "localhost://Users/self/Documents/Notes/*",
+     "actions": ["read", "write"], "decision": "allow"},
     {"resource": "localhost://Users/self/Documents/Notes/brief.txt", "actions": ["read"],
      "decision": "allow", "expires_in_s": 1},
     {"resource": "localhost://Users/*", "actions": ["*"], "decision": "deny"}
@@ -262,8 +265,14 @@ TEST_F(DaemonTest, HealthNeedsNoSessionAndEverythingElseDoes) {
   struct stat st;
   ASSERT_EQ(::stat((data_ / "runtime.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  // A second runtime on the same data directory is refused.
+  // A second runtime on the same data directory is refused, and so is a standalone
+  // `capsule run`, which would otherwise write the runtime's audit log behind its back.
   EXPECT_NE(RunElastos({"--data-dir", data_.string(), "serve", "--listen", "127.0.0.1:0"}), 0);
+  const int run = RunElastos({"--data-dir", data_.string(), "capsule", "run", "--allow-unsigned",
+                              (fs::path(ELASTOS_BUILD_DIR) / "capsules" / "exit42").string()});
+  EXPECT_EQ(WEXITSTATUS(run), 125);
+  Client op(*daemon_, "operator");
+  EXPECT_TRUE(AuditVerifies(op));
 }
 
 TEST_F(DaemonTest, FiveStepFlowWithAllowDenyAndAsk) {
@@ -284,10 +293,10 @@ TEST_F(DaemonTest, FiveStepFlowWithAllowDenyAndAsk) {
   EXPECT_EQ(get.status, 200);
   EXPECT_EQ(get.body, "hello notes");
 
-  // deny (rule 3).
+  // deny (rule 4).
   auto [denied, why] = bob.Ask("localhost://Users/self/secret.txt", "read");
   EXPECT_EQ(denied, "denied");
-  EXPECT_NE(why.find("rules[3]"), std::string::npos) << why;
+  EXPECT_NE(why.find("rules[4]"), std::string::npos) << why;
 
   // ask, with nobody watching → denied at once.
   auto [unanswered, why2] = carol.Ask("localhost://Public/photos/*", "read");
@@ -483,6 +492,127 @@ TEST_F(DaemonTest, AnAlwaysAnswerOutlivesTheRestart) {
   Client carol2(*daemon_, "carol");
   auto [state, token] = carol2.Ask("localhost://Public/pics/*", "read");
   EXPECT_EQ(state, "granted") << token;
+}
+
+// A signed probe capsule installed into the daemon, driven through the carrier bridge: the same
+// checks hold for capsules as for HTTP clients, and a token is bound to the *instance*.
+class CapsuleBridgeTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    const fs::path keys = dir_.path() / "publisher";
+    ASSERT_EQ(RunElastos({"keys", "generate", "--out", keys.string()}), 0);
+    std::ifstream did(keys / "public.did");
+    std::string line;
+    std::getline(did, line);
+    std::ofstream(data_ / "trust") << line << " root\n";
+    const fs::path capsule = dir_.path() / "probe.capsule";
+    ASSERT_EQ(RunElastos({"capsule", "pack", (fs::path(ELASTOS_BUILD_DIR) / "capsules" / "probe").string(),
+                          "--key", (keys / "private.key").string(), "--out", capsule.string()}),
+              0);
+    std::ifstream in(capsule, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    op_ = std::make_unique<Client>(*daemon_, "operator");
+    HttpReply r = op_->Call("POST", "/api/capsules", bytes);
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+
+  // Launches probe with `args` and returns (instance id, stdout lines) once it has exited.
+  std::pair<std::string, std::vector<std::string>> Probe(const std::vector<std::string>& args,
+                                                         const std::function<void()>& meanwhile = {}) {
+    json::array a;
+    for (const std::string& s : args) a.emplace_back(s);
+    HttpReply r = op_->Call("POST", "/api/capsules/probe/launch", json::serialize(json::object{{"args", a}}));
+    EXPECT_EQ(r.status, 201) << r.body;
+    const std::string id = Str(Json(r.body), "id");
+    if (meanwhile) meanwhile();
+    for (int i = 0; i < 60; ++i) {
+      HttpReply w = op_->Call("GET", "/api/instances/" + id + "/wait?wait_ms=1000");
+      if (Str(Json(w.body), "status") != "running") break;
+    }
+    HttpReply logs = op_->Call("GET", "/api/instances/" + id + "/logs?stream=stdout");
+    std::vector<std::string> lines;
+    std::stringstream ss(logs.body);
+    for (std::string l; std::getline(ss, l);) lines.push_back(l);
+    return {id, lines};
+  }
+
+  std::unique_ptr<Client> op_;
+};
+
+constexpr const char* kProbeNote = "localhost://Users/self/Documents/Notes/probe.txt";
+
+TEST_F(CapsuleBridgeTest, TokensAreCheckedWithTheOperationsActionAndBoundToTheInstance) {
+  auto [a_id, a] = Probe({"id", "request", kNotes, "read", "write", kProbeNote, "last", "x",
+                          "request", kNotes, "write", "write", kProbeNote, "last", "from probe",
+                          "read", kProbeNote, "-", "read", kProbeNote, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"});
+  ASSERT_EQ(a.size(), 7u) << ::testing::PrintToString(a);
+  EXPECT_EQ(a[0], "id " + a_id);
+  ASSERT_EQ(a[1].rfind("token ", 0), 0u) << a[1];
+  const std::string read_token = a[1].substr(6);
+  EXPECT_EQ(a[2], "error permission_denied wrong_action");  // a read token cannot write
+  EXPECT_EQ(a[3].rfind("token ", 0), 0u);
+  EXPECT_EQ(a[4], "written");
+  EXPECT_EQ(a[5], "error unauthenticated missing_token");
+  EXPECT_EQ(a[6].rfind("error unauthenticated", 0), 0u) << a[6];
+
+  // Another instance of the same capsule cannot use the first instance's token (and the first
+  // instance's session has ended with it anyway).
+  auto [b_id, b] = Probe({"read", kProbeNote, read_token});
+  ASSERT_EQ(b.size(), 1u);
+  // (Its session ended when it exited, so check 2, revocation, refuses before check 6, holder.)
+  EXPECT_EQ(b[0], "error permission_denied token_revoked");
+  EXPECT_NE(a_id, b_id);
+  // A token of this instance with its signature changed.
+  auto [c_id, c] = Probe({"request", kNotes, "read", "read", kProbeNote, "tampered"});
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[1], "error unauthenticated invalid_signature");
+}
+
+TEST_F(CapsuleBridgeTest, AnotherInstanceOfTheSameCapsuleCannotUseALiveInstancesToken) {
+  // Instance A gets a token and stays alive; instance B presents it.
+  json::array a_args{"request", kNotes, "read", "sleep", "8000"};
+  HttpReply la = op_->Call("POST", "/api/capsules/probe/launch", json::serialize(json::object{{"args", a_args}}));
+  ASSERT_EQ(la.status, 201) << la.body;
+  const std::string a_id = Str(Json(la.body), "id");
+  std::string token;
+  for (int i = 0; i < 100 && token.empty(); ++i) {
+    HttpReply logs = op_->Call("GET", "/api/instances/" + a_id + "/logs?stream=stdout");
+    if (logs.body.rfind("token ", 0) == 0) token = logs.body.substr(6, logs.body.find('\n') - 6);
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(token.empty());
+  std::ofstream(data_ / "roots/Users/self/Documents/Notes/probe.txt") << "p";
+  auto [b_id, b] = Probe({"read", kProbeNote, token});
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0], "error permission_denied wrong_holder");
+  EXPECT_EQ(op_->Call("POST", "/api/instances/" + a_id + "/stop").status, 200);
+}
+
+TEST_F(CapsuleBridgeTest, RevokeAllTakesEffectMidSession) {
+  auto [id, out] = Probe({"request", kNotes, "write", "write", kProbeNote, "last", "one", "sleep", "3000",
+                          "write", kProbeNote, "last", "two"},
+                         [&] {
+                           std::this_thread::sleep_for(1500ms);
+                           HttpReply r = op_->Call("POST", "/api/capability/revoke-all", R"({"reason":"test"})");
+                           EXPECT_EQ(r.status, 200) << r.body;
+                         });
+  ASSERT_EQ(out.size(), 4u) << ::testing::PrintToString(out);
+  EXPECT_EQ(out[1], "written");
+  EXPECT_EQ(out[2], "slept");
+  EXPECT_EQ(out[3], "error permission_denied epoch_revoked");
+}
+
+TEST_F(CapsuleBridgeTest, MalformedRequestsAreAnsweredAndShellRequestsRefused) {
+  auto [id, out] = Probe({"raw", R"({"type":"request_capability","resource":"localhost://x","action":"read","bogus":1})",
+                          "raw", R"({"type":"next_decision"})", "raw", R"({"type":"grant_capability","request_id":"r-1"})",
+                          "raw", R"({"type":"provider_call"})", "raw", R"({"type":"ping"})"});
+  ASSERT_EQ(out.size(), 5u) << ::testing::PrintToString(out);
+  EXPECT_EQ(out[0], "error invalid_argument unknown_field");
+  EXPECT_EQ(out[1], "error permission_denied shell_only");
+  EXPECT_EQ(out[2], "error permission_denied shell_only");
+  EXPECT_EQ(out[3], "error invalid_argument unknown_request");
+  EXPECT_EQ(out[4], R"({"type":"pong"})");
 }
 
 TEST_F(DaemonTest, TenThousandHostileRequestsGetJsonErrorsAndTheDaemonStaysUp) {

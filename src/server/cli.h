@@ -40,5 +40,7 @@ void AddServeCommand(CLI::App& app, const GlobalOptions& global, int& exit_code)
 // Subcommands of `capsule` that live in their own files (cli_build.cc, cli_run.cc).
 void AddCapsuleBuildCommand(CLI::App& capsule, const GlobalOptions& global, int& exit_code);
 void AddCapsuleRunCommands(CLI::App& capsule, const GlobalOptions& global, int& exit_code);
+// `run` and `capsule install`: clients of a running runtime (cli_client.cc).
+void AddClientCommands(CLI::App& app, CLI::App& capsule, const GlobalOptions& global, int& exit_code);
 
 }  // namespace elastos::cli

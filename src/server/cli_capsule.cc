@@ -222,6 +222,7 @@ void AddCapsuleCommands(CLI::App& app, const GlobalOptions& global, int& exit_co
 
   AddCapsuleBuildCommand(*cap, global, exit_code);
   AddCapsuleRunCommands(*cap, global, exit_code);
+  AddClientCommands(app, *cap, global, exit_code);
 }
 
 }  // namespace elastos::cli

@@ -156,6 +156,12 @@ int RunCapsule(const RunArgs& args, const GlobalOptions& global) {
   // A capsule that exits while we write its carrier responses must not kill us with SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
   const fs::path data_dir = global.DataDir();
+  // For the whole run: a runtime started meanwhile must not share the audit log with us.
+  Result<StandaloneLease> lease = StandaloneLease::Acquire(data_dir);
+  if (!lease.ok()) {
+    Fail(lease.status());
+    return kExitRunRefused;
+  }
   auto env = NewPosixEnv();
   auto audit = [&](const audit::AuditRecord& r) { return AppendAuditRecord(*env, data_dir, r); };
 

@@ -247,6 +247,8 @@ void InstanceManager::Supervise(std::shared_ptr<Running> r) {
       done.details["cpu_ms"] = exit->usage.cpu_us / 1000;
       done.details["wall_ms"] = exit->usage.wall_us / 1000;
       if (r->stop_requested) {
+        // Stopped on purpose (by a person, the shell or shutdown): not a failure of the capsule.
+        done.outcome = "ok";
         done.reason = "stopped";
         done.details["stopped_by"] = r->stopped_by;
       }

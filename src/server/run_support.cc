@@ -31,6 +31,31 @@ Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(Env& env, const fs::path& 
   return audit::AuditLog::Open(env, data_dir / "audit", key, options);
 }
 
+Result<StandaloneLease> StandaloneLease::Acquire(const fs::path& data_dir) {
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  const fs::path path = data_dir / "runtime.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError("open " + path.string(), errno);
+  while (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return Unavailable("runtime_running",
+                         "a runtime (elastos serve) is running on " + data_dir.string() +
+                             " and owns its audit log; run the capsule through it with "
+                             "'elastos run', or stop the runtime first");
+    }
+    return IoError("flock " + path.string(), err);
+  }
+  return StandaloneLease(fd);
+}
+
+StandaloneLease::~StandaloneLease() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
 Status AppendAuditRecord(Env& env, const fs::path& data_dir, const audit::AuditRecord& record) {
   ELASTOS_RETURN_IF_ERROR(env.CreateDirectories(data_dir, 0700));
   const fs::path lock_path = data_dir / "audit.lock";

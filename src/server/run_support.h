@@ -21,10 +21,26 @@ inline constexpr std::uint64_t kMaxModuleBytes = 256ull << 20;
 Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(Env& env, const std::filesystem::path& data_dir,
                                                        const audit::AuditLogOptions& options = {});
 
+// Held by a command that works on DATA_DIR without a runtime (`capsule run`): a shared lock on
+// DATA_DIR/runtime.lock, which `elastos serve` holds exclusively. While a runtime runs, the
+// runtime alone writes the audit log and the state; a second writer would fork the log.
+class StandaloneLease {
+ public:
+  // Errors: unavailable/`runtime_running` (use `elastos run`, which goes through the runtime).
+  static Result<StandaloneLease> Acquire(const std::filesystem::path& data_dir);
+  StandaloneLease(StandaloneLease&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  StandaloneLease& operator=(StandaloneLease&&) = delete;
+  ~StandaloneLease();
+
+ private:
+  explicit StandaloneLease(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 // Appends `record` durably to DATA_DIR/audit and closes the log again, holding an exclusive lock
 // on DATA_DIR/audit.lock meanwhile. The log has one writer at a time: concurrent commands (two
 // `capsule run`s) each open it, recover its current state, append and close under the lock, so
-// their records interleave without forking the Merkle tree. The record and the closing
+// their records interleave without forking the Merkle tree. The caller holds a StandaloneLease. The record and the closing
 // checkpoint share one write and one fdatasync. The daemon will own the log instead.
 Status AppendAuditRecord(Env& env, const std::filesystem::path& data_dir,
                                         const audit::AuditRecord& record);

@@ -207,7 +207,11 @@ constexpr const char* kPolicy = R"({
     {"capsule": "mallory", "resource": "localhost://Users/self/Documents/Notes/*",
      "actions": ["read"], "decision": "allow"},
     {"capsule": "probe", "resource": "localhost://Users/self/Documents/Notes/*",
-     "actions": ["read", "write"], "decision": "allow"},
+     "actions": ["read"], "decision": "allow", "delegatable": true},
+    {"capsule": "probe", "resource": "localhost://Users/self/Documents/Notes/*",
+     "actions": ["write"], "decision": "allow"},
+    {"capsule": "probe", "resource": "elastos://message/probe", "actions": ["message"],
+     "decision": "allow"},
     {"resource": "localhost://Users/self/Documents/Notes/brief.txt", "actions": ["read"],
      "decision": "allow", "expires_in_s": 1},
     {"resource": "localhost://Users/*", "actions": ["*"], "decision": "deny"}
@@ -293,10 +297,10 @@ TEST_F(DaemonTest, FiveStepFlowWithAllowDenyAndAsk) {
   EXPECT_EQ(get.status, 200);
   EXPECT_EQ(get.body, "hello notes");
 
-  // deny (rule 4).
+  // deny (rule 6).
   auto [denied, why] = bob.Ask("localhost://Users/self/secret.txt", "read");
   EXPECT_EQ(denied, "denied");
-  EXPECT_NE(why.find("rules[4]"), std::string::npos) << why;
+  EXPECT_NE(why.find("rules[6]"), std::string::npos) << why;
 
   // ask, with nobody watching → denied at once.
   auto [unanswered, why2] = carol.Ask("localhost://Public/photos/*", "read");
@@ -587,6 +591,43 @@ TEST_F(CapsuleBridgeTest, AnotherInstanceOfTheSameCapsuleCannotUseALiveInstances
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b[0], "error permission_denied wrong_holder");
   EXPECT_EQ(op_->Call("POST", "/api/instances/" + a_id + "/stop").status, 200);
+}
+
+TEST_F(CapsuleBridgeTest, MessagesCarryADelegatedTokenToAnotherInstance) {
+  std::ofstream(data_ / "roots/Users/self/Documents/Notes/probe.txt") << "shared note";
+  // B waits for a message; A sends it a read token delegated from its own.
+  json::array b_args{"id", "recv", "15000", "read", kProbeNote, "last", "read", kProbeNote, "-"};
+  HttpReply lb = op_->Call("POST", "/api/capsules/probe/launch", json::serialize(json::object{{"args", b_args}}));
+  ASSERT_EQ(lb.status, 201) << lb.body;
+  const std::string b_id = Str(Json(lb.body), "id");
+  auto [a_id, a] = Probe({"request", "elastos://message/probe", "message", "request", kNotes, "read",
+                          "delegate", "#2", b_id, "send", b_id, "-", "no token", "send", b_id, "#1", "#3",
+                          "send", b_id, "#2", "a read token is not a message token"});
+  ASSERT_EQ(a.size(), 6u) << ::testing::PrintToString(a);
+  EXPECT_EQ(a[2].rfind("token ", 0), 0u) << a[2];  // the delegated child
+  EXPECT_EQ(a[3], "error unauthenticated missing_token");
+  EXPECT_EQ(a[4].rfind("sent ", 0), 0u) << a[4];
+  EXPECT_EQ(a[5], "error permission_denied wrong_action");
+  for (int i = 0; i < 40; ++i) {
+    HttpReply w = op_->Call("GET", "/api/instances/" + b_id + "/wait?wait_ms=1000");
+    if (Str(Json(w.body), "status") != "running") break;
+  }
+  HttpReply logs = op_->Call("GET", "/api/instances/" + b_id + "/logs?stream=stdout");
+  std::vector<std::string> b;
+  std::stringstream ss(logs.body);
+  for (std::string l; std::getline(ss, l);) b.push_back(l);
+  ASSERT_EQ(b.size(), 4u) << logs.body;
+  EXPECT_EQ(b[1].rfind("message probe ", 0), 0u) << b[1];  // from is the runtime's word, not A's
+  EXPECT_EQ(b[2], "data shared note");                     // the delegated token works for B
+  EXPECT_EQ(b[3], "error unauthenticated missing_token");
+  // A's own token was never B's: the child is bound to B and recorded as delegated.
+  Client op(*daemon_, "operator2");
+  bool delegated = false;
+  for (const json::object& r : AuditRecords(op, "delegate")) {
+    delegated = delegated || (r.at("outcome").as_string() == "ok" &&
+                              Str(r.at("details"), "holder") == b_id);
+  }
+  EXPECT_TRUE(delegated);
 }
 
 TEST_F(CapsuleBridgeTest, RevokeAllTakesEffectMidSession) {

@@ -181,6 +181,7 @@ std::string ConstraintsText(const shell::GrantConstraints& c) {
   std::string out;
   if (c.max_uses) out += " max_uses=" + std::to_string(*c.max_uses);
   if (c.expires_in_s) out += " expires_in_s=" + std::to_string(*c.expires_in_s);
+  if (c.delegatable) out += " delegatable";
   return out;
 }
 
@@ -319,6 +320,7 @@ class Shell {
       sdk::CapabilityConstraints wire;
       wire.max_uses = c.max_uses;
       wire.expires_in_s = c.expires_in_s;
+      if (c.delegatable) wire.delegatable = true;
       request.constraints = wire;
     }
     const std::string line = head + " duration=" + shell::DurationName(duration) +

@@ -254,10 +254,12 @@ inline bool PatternCovers(std::string_view outer, std::string_view inner) {
 struct GrantConstraints {
   std::optional<std::uint64_t> max_uses;      // ≥ 1
   std::optional<std::uint64_t> expires_in_s;  // ≥ 1; seconds from issue
+  bool delegatable = false;  // the holder may pass narrower copies to other capsules
 
-  bool empty() const { return !max_uses && !expires_in_s; }
+  bool empty() const { return !max_uses && !expires_in_s && !delegatable; }
   bool operator==(const GrantConstraints& o) const {
-    return max_uses == o.max_uses && expires_in_s == o.expires_in_s;
+    return max_uses == o.max_uses && expires_in_s == o.expires_in_s &&
+           delegatable == o.delegatable;
   }
 };
 
@@ -403,6 +405,10 @@ class PolicyReader {
         if (!ReadCount(m.value, field, &rule->constraints.max_uses)) return false;
       } else if (m.key == "expires_in_s") {
         if (!ReadCount(m.value, field, &rule->constraints.expires_in_s)) return false;
+      } else if (m.key == "delegatable") {
+        const std::optional<bool> b = m.value.GetBool();
+        if (!b) return FailRule(field, "must be true or false");
+        rule->constraints.delegatable = *b;
       } else if (m.key == "actor") {
         const std::string* s = m.value.GetString();
         if (s != nullptr && *s == "any") {
@@ -423,7 +429,7 @@ class PolicyReader {
       } else {
         return FailRule(field, "unknown field '" + Printable(m.key, 64) +
                                    "' (known: resource, actions, decision, duration, max_uses, "
-                                   "expires_in_s, actor, capsule)");
+                                   "expires_in_s, delegatable, actor, capsule)");
       }
     }
     if (!have_resource) return FailRule(path, "missing required field 'resource'");
@@ -431,7 +437,7 @@ class PolicyReader {
     if (!have_decision) return FailRule(path, "missing required field 'decision'");
     if (rule->decision == Verdict::kDeny) {
       // A deny grants nothing; a duration or constraint on it would suggest otherwise.
-      for (const char* grant_only : {"duration", "max_uses", "expires_in_s"}) {
+      for (const char* grant_only : {"duration", "max_uses", "expires_in_s", "delegatable"}) {
         if (o->Contains(grant_only)) {
           return FailRule(path + "." + grant_only,
                           "does not apply to a deny rule (it describes a grant)");

@@ -76,6 +76,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   rt->sessions_ = std::make_unique<SessionRegistry>(*rt->store_, now);
   rt->decisions_ = std::make_unique<DecisionQueue>(now, options.decisions);
   rt->prompts_ = std::make_unique<PromptQueue>(now, options.prompt_presence);
+  rt->messages_ = std::make_unique<MessageBus>();
 
   // Sessions do not survive a restart, so neither do grants tied to them: end every session the
   // store still knows as live (a crash skipped the orderly end).
@@ -157,12 +158,14 @@ Result<NewSession> Runtime::StartSession(SessionKind kind, std::string instance_
     sessions_->End(s.session.id).IgnoreError();
     return a;
   }
+  if (kind != SessionKind::kClient) messages_->Register(s.session.instance_id, s.session.owner);
   return s;
 }
 
 Status Runtime::EndSession(std::string_view session_id, std::string_view why) {
   std::optional<Session> s = sessions_->Get(session_id);
   if (s) decisions_->CancelHolder(s->kind == SessionKind::kClient ? s->id : s->instance_id, why);
+  if (s && s->kind != SessionKind::kClient) messages_->Unregister(s->instance_id);
   ELASTOS_RETURN_IF_ERROR(sessions_->End(session_id));
   audit::AuditRecord r = Record("session_end", nullptr);
   r.subject = std::string(session_id);
@@ -267,6 +270,9 @@ Result<GrantedToken> Runtime::Grant(const Caller& shell, std::string_view reques
                               "capability request " + std::string(request_id) + " is already " +
                                   std::string(DecisionStateName(state->state)));
   }
+  if (p->holder == shell.holder()) {
+    return PermissionDenied("self_grant", "the shell cannot grant capabilities to itself");
+  }
   Result<GrantedToken> granted =
       IssueFor(shell, p->holder, p->session, p->resource, p->action, duration, constraints);
   audit::AuditRecord r = Record("capability_decision", &shell);
@@ -305,6 +311,12 @@ Result<GrantedToken> Runtime::GrantDirect(const Caller& shell, std::string_view 
                                           GrantDuration duration,
                                           const GrantConstraints& constraints) {
   ELASTOS_RETURN_IF_ERROR(ShellOnly(shell, "grant_capability"));
+  // Policy is not a resource: the shell decides for others and holds no resource tokens
+  // itself, so a compromised shell cannot simply read what it guards (it can still grant to an
+  // accomplice capsule — that is what deciding policy means; docs/threat-model.md).
+  if (holder == shell.holder()) {
+    return PermissionDenied("self_grant", "the shell cannot grant capabilities to itself");
+  }
   // The holder must be alive: a session to die with.
   std::optional<Session> target = sessions_->ForInstance(holder);
   if (!target) target = sessions_->Get(holder);
@@ -338,7 +350,8 @@ Status Runtime::Deny(const Caller& shell, std::string_view request_id, std::stri
 Status Runtime::Access(const Caller& caller, std::string_view token, Action action,
                        std::string_view resource, Classification classification) {
   const std::string holder = caller.holder();
-  return manager_->ValidateWire(token, AccessRequest{holder, action, resource, classification});
+  return manager_->ValidateWire(
+      token, AccessRequest{holder, action, resource, classification, caller.actor_kind()});
 }
 
 Result<std::vector<IssuedToken>> Runtime::Held(const Caller& caller) const {
@@ -382,6 +395,63 @@ Result<std::size_t> Runtime::RevokeHolder(const Caller& shell, std::string_view 
   r.details["scope"] = "holder";
   ELASTOS_RETURN_IF_ERROR(Audit(std::move(r), true));
   return ids.size();
+}
+
+Result<GrantedToken> Runtime::Delegate(const Caller& caller, std::string_view parent,
+                                       std::string_view to, std::optional<std::string> resource,
+                                       const GrantConstraints& constraints) {
+  ELASTOS_ASSIGN_OR_RETURN(Token p, Token::FromWire(parent));
+  ELASTOS_ASSIGN_OR_RETURN(auto target, messages_->Resolve(to));
+  std::optional<Session> session = sessions_->ForInstance(target.first);
+  if (!session) return NotFound("no_such_capsule", "capsule instance " + target.first + " is not running");
+  DelegateRequest d;
+  d.to_holder = target.first;
+  d.session = session->id;
+  d.resource = resource.value_or(p.fields().resource);
+  d.max_uses = constraints.max_uses;
+  d.ttl_secs = constraints.expires_in_s;
+  ELASTOS_ASSIGN_OR_RETURN(Token child, manager_->Delegate(p, caller.holder(), d));
+  GrantedToken out;
+  out.token = child.ToWire();
+  out.token_id = TokenIdHex(child.fields().id);
+  out.resource = child.fields().resource;
+  out.action = child.fields().action;
+  out.delegatable = child.fields().delegatable;
+  out.expires_at = child.fields().expiry_unix;
+  out.max_uses = child.fields().max_uses;
+  return out;
+}
+
+Result<std::uint64_t> Runtime::SendMessage(const Caller& caller, std::string_view to, Bytes payload,
+                                           std::optional<std::uint64_t> reply_to,
+                                           std::string_view token) {
+  ELASTOS_ASSIGN_OR_RETURN(auto target, messages_->Resolve(to));
+  if (!caller.is_shell()) {
+    if (token.empty()) {
+      return Unauthenticated("missing_token", "sending to " + target.second +
+                                                  " needs a message token on elastos://message/" +
+                                                  target.second);
+    }
+    ELASTOS_RETURN_IF_ERROR(Access(caller, token, Action::kMessage,
+                                   "elastos://message/" + target.second, Classification::kInternal));
+  }
+  const std::size_t size = payload.size();
+  ELASTOS_ASSIGN_OR_RETURN(std::uint64_t id,
+                           messages_->Send(caller.holder(), caller.name(), target.first,
+                                           std::move(payload), reply_to, NowUnix()));
+  audit::AuditRecord r = Record("message_sent", &caller);
+  r.subject = target.first;
+  r.action = "message";
+  r.resource = "elastos://message/" + target.second;
+  r.details["message_id"] = id;
+  r.details["bytes"] = static_cast<std::uint64_t>(size);
+  ELASTOS_RETURN_IF_ERROR(Audit(std::move(r), false));
+  return id;
+}
+
+Result<std::vector<Message>> Runtime::ReceiveMessages(const Caller& caller, std::size_t max,
+                                                      std::chrono::milliseconds wait) {
+  return messages_->Receive(caller.holder(), max, wait);
 }
 
 Result<PromptAnswer> Runtime::AskUser(const Caller& shell, std::string_view request_id,

@@ -35,6 +35,7 @@
 #include "common/status.h"
 #include "runtime/audit/audit_log.h"
 #include "runtime/capability/capability_manager.h"
+#include "runtime/messaging/message_bus.h"
 #include "runtime/policy/decision_queue.h"
 #include "runtime/policy/prompt_queue.h"
 #include "runtime/session/session_registry.h"
@@ -132,6 +133,20 @@ class Runtime {
   Result<std::size_t> RevokeHolder(const Caller& shell, std::string_view holder,
                                    std::string_view reason);
 
+  // --- delegation and messaging (capsules)
+  // Derives a narrower token for another running instance (`to`: an instance id, or a capsule
+  // name with one running instance) from `parent`, which the caller holds and which must be
+  // delegatable. The child dies with the recipient's session and with its parent.
+  Result<GrantedToken> Delegate(const Caller& caller, std::string_view parent, std::string_view to,
+                                std::optional<std::string> resource,
+                                const GrantConstraints& constraints);
+  // Sends to a running instance. Everyone but the shell needs a `message` token on
+  // `elastos://message/<recipient name>`.
+  Result<std::uint64_t> SendMessage(const Caller& caller, std::string_view to, Bytes payload,
+                                    std::optional<std::uint64_t> reply_to, std::string_view token);
+  Result<std::vector<Message>> ReceiveMessages(const Caller& caller, std::size_t max,
+                                               std::chrono::milliseconds wait);
+
   // --- prompts (ask_user)
   Result<PromptAnswer> AskUser(const Caller& shell, std::string_view request_id,
                                std::chrono::milliseconds timeout,
@@ -145,6 +160,7 @@ class Runtime {
   SessionRegistry& sessions() { return *sessions_; }
   DecisionQueue& decisions() { return *decisions_; }
   PromptQueue& prompts() { return *prompts_; }
+  MessageBus& messages() { return *messages_; }
   CapabilityManager& capabilities() { return *manager_; }
   CapabilityStore& store() { return *store_; }
   audit::AuditLog& audit_log() { return *audit_; }
@@ -174,6 +190,7 @@ class Runtime {
   std::unique_ptr<SessionRegistry> sessions_;
   std::unique_ptr<DecisionQueue> decisions_;
   std::unique_ptr<PromptQueue> prompts_;
+  std::unique_ptr<MessageBus> messages_;
   bool closed_ = false;
 };
 

@@ -109,6 +109,20 @@ TEST_F(RuntimeTest, OnlyTheShellDecides) {
             "already_decided");
 }
 
+TEST_F(RuntimeTest, TheShellCannotGrantToItself) {
+  shell_ = Start(SessionKind::kShell, "shell-1", "shell");
+  auto p = rt_->RequestCapability(shell_, std::string(kNotes), Action::kRead, "");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(rt_->Grant(shell_, p->id, GrantDuration::kSession, {}, "").status().reason(), "self_grant");
+  EXPECT_EQ(rt_->GrantDirect(shell_, "shell-1", kNotes, Action::kRead, GrantDuration::kSession, {})
+                .status()
+                .reason(),
+            "self_grant");
+  // It may still hand a token to a running capsule on its own initiative.
+  const Caller app = Start(SessionKind::kCapsule, "app-1", "app");
+  EXPECT_TRUE(rt_->GrantDirect(shell_, "app-1", kNotes, Action::kRead, GrantDuration::kSession, {}).ok());
+}
+
 TEST_F(RuntimeTest, RequesterWaitsWithoutPollingUntilTheShellAnswers) {
   shell_ = Start(SessionKind::kShell, "shell-1", "shell");
   const Caller app = Start(SessionKind::kCapsule, "app-1", "app");

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <atomic>
 #include <chrono>
 #include <initializer_list>
 #include <optional>
@@ -158,6 +159,31 @@ Result<runtime::GrantConstraints> ParseConstraints(const json::object* o) {
   }
   return c;
 }
+
+// Long polls hold a handler thread each; at most this many wait at once, so quick requests
+// always find a free thread (the rest are answered at once, as if wait_ms were 0).
+constexpr int kMaxLongPolls = 8;
+std::atomic<int> g_long_polls{0};
+
+class LongPoll {
+ public:
+  explicit LongPoll(std::chrono::milliseconds wanted) {
+    if (wanted.count() > 0 && g_long_polls.fetch_add(1) < kMaxLongPolls) {
+      held_ = true;
+      wait_ = wanted;
+    } else if (wanted.count() > 0) {
+      g_long_polls.fetch_sub(1);
+    }
+  }
+  ~LongPoll() {
+    if (held_) g_long_polls.fetch_sub(1);
+  }
+  std::chrono::milliseconds wait() const { return wait_; }
+
+ private:
+  bool held_ = false;
+  std::chrono::milliseconds wait_{0};
+};
 
 std::chrono::milliseconds WaitParam(const Request& req) {
   std::optional<std::string> w = req.Query("wait_ms");
@@ -349,7 +375,8 @@ class Api {
   }
 
   Response RequestStatus(const Caller& c, Request& q) {
-    Result<runtime::DecisionOutcome> out = rt_.RequestStatus(c, q.Param("id"), WaitParam(q));
+    LongPoll poll(WaitParam(q));
+    Result<runtime::DecisionOutcome> out = rt_.RequestStatus(c, q.Param("id"), poll.wait());
     if (!out.ok()) return Fail(out.status());
     json::object o;
     o["request_id"] = std::string(q.Param("id"));
@@ -457,7 +484,8 @@ class Api {
       while (std::getline(in, id, ',') && seen.size() < 256) seen.push_back(id);
     }
     json::array list;
-    for (const runtime::Prompt& p : rt_.prompts().Watch(c.session.id, WaitParam(q), seen)) {
+    LongPoll poll(WaitParam(q));
+    for (const runtime::Prompt& p : rt_.prompts().Watch(c.session.id, poll.wait(), seen)) {
       json::object o = PendingJson(p.request);
       o["prompt_id"] = p.id;
       o["asked_at"] = p.asked_at;
@@ -692,30 +720,11 @@ class Api {
     if (!body.ok()) return Fail(body.status());
     Result<std::vector<std::string>> args = body->StringList("args", 256);
     if (!args.ok()) return Fail(args.status());
-    Result<std::vector<std::string>> plan = ctx_.catalog->Plan(q.Param("name"));
-    if (!plan.ok()) return Fail(plan.status());
+    Result<std::vector<InstanceInfo>> started =
+        LaunchWithDependencies(*ctx_.instances, *ctx_.catalog, q.Param("name"), *args, c);
+    if (!started.ok()) return Fail(started.status());
     json::array launched;
-    for (const std::string& name : *plan) {
-      const bool target = name == plan->back();
-      if (!target) {
-        // A dependency already running is not started twice.
-        bool running = false;
-        for (const InstanceInfo& i : ctx_.instances->List()) {
-          running = running || (i.name == name && i.status == InstanceStatus::kRunning);
-        }
-        if (running) continue;
-      }
-      Result<CapsuleSource> src = ctx_.catalog->Resolve(name);
-      if (!src.ok()) return Fail(src.status());
-      LaunchRequest lr;
-      lr.source = std::move(*src);
-      if (target) lr.args = *args;
-      lr.launched_by = c.holder();
-      lr.launched_by_kind = c.actor_kind();
-      Result<InstanceInfo> i = ctx_.instances->Launch(std::move(lr));
-      if (!i.ok()) return Fail(i.status());
-      launched.push_back(InstanceJson(*i));
-    }
+    for (const InstanceInfo& i : *started) launched.push_back(InstanceJson(i));
     json::object o = launched.back().as_object();
     o["launched"] = std::move(launched);
     return JsonOk(o, 201);
@@ -757,7 +766,8 @@ class Api {
   Response WaitInstance(const Caller& c, Request& q) {
     Result<InstanceInfo> i = VisibleInstance(c, q.Param("id"));
     if (!i.ok()) return Fail(i.status());
-    Result<InstanceInfo> done = ctx_.instances->Wait(i->id, WaitParam(q));
+    LongPoll poll(WaitParam(q));
+    Result<InstanceInfo> done = ctx_.instances->Wait(i->id, poll.wait());
     if (!done.ok()) return Fail(done.status());
     return JsonOk(InstanceJson(*done));
   }

@@ -114,6 +114,28 @@ Result<runtime::GrantConstraints> ConstraintsMember(const Members& m) {
   return c;
 }
 
+// A bytes member: standard base64, or (the reference's form) an array of integers 0 … 255.
+Result<Bytes> BytesMember(const Members& m, std::string_view key) {
+  const json::value* v = m.Get(key);
+  if (v == nullptr) return m.Bad(key, "present (it is required)");
+  if (v->is_string()) {
+    Result<Bytes> b = Base64Decode(v->as_string());
+    if (!b.ok()) return m.Bad(key, "standard base64");
+    return b;
+  }
+  if (v->is_array()) {
+    Bytes out;
+    for (const json::value& e : v->as_array()) {
+      if (!e.is_int64() || e.as_int64() < 0 || e.as_int64() > 255) {
+        return m.Bad(key, "base64, or an array of integers 0 … 255");
+      }
+      out.push_back(static_cast<std::uint8_t>(e.as_int64()));
+    }
+    return out;
+  }
+  return m.Bad(key, "base64");
+}
+
 json::object TokenResponse(const std::string& type, const runtime::GrantedToken& g) {
   json::object o;
   o["type"] = type;
@@ -129,8 +151,9 @@ json::object TokenResponse(const std::string& type, const runtime::GrantedToken&
 
 }  // namespace
 
-CapsuleBridge::CapsuleBridge(runtime::Runtime& rt, runtime::Caller caller, NamespaceService* ns)
-    : rt_(rt), caller_(std::move(caller)), ns_(ns) {}
+CapsuleBridge::CapsuleBridge(runtime::Runtime& rt, runtime::Caller caller, NamespaceService* ns,
+                             Lifecycle* lifecycle)
+    : rt_(rt), caller_(std::move(caller)), ns_(ns), lifecycle_(lifecycle) {}
 
 void CapsuleBridge::Close() {
   closed_.store(true);
@@ -258,7 +281,104 @@ json::object CapsuleBridge::Handle(const json::object& request) {
     return *out;
   }
 
+  if (type == "send_message") {
+    if (Status s = m.Only({"to", "payload", "reply_to", "token"}); !s.ok()) return fail(s);
+    Result<std::string> to = m.String("to", 256);
+    Result<std::optional<std::string>> token = m.OptString("token");
+    Result<std::optional<std::uint64_t>> reply_to = m.OptUint("reply_to", 1, (1ull << 53) - 1);
+    if (!to.ok()) return fail(to.status());
+    if (!token.ok()) return fail(token.status());
+    if (!reply_to.ok()) return fail(reply_to.status());
+    Result<Bytes> payload = BytesMember(m, "payload");
+    if (!payload.ok()) return fail(payload.status());
+    Result<std::uint64_t> id =
+        rt_.SendMessage(caller_, *to, std::move(*payload), *reply_to, token->value_or(""));
+    if (!id.ok()) return fail(id.status());
+    return {{"type", "message_sent"}, {"message_id", *id}};
+  }
+  if (type == "receive_messages") {
+    if (Status s = m.Only({"max", "wait_ms"}); !s.ok()) return fail(s);
+    Result<std::optional<std::uint64_t>> max = m.OptUint("max", 1, 256);
+    Result<std::optional<std::uint64_t>> wait = m.OptUint("wait_ms", 0, 30000);
+    if (!max.ok()) return fail(max.status());
+    if (!wait.ok()) return fail(wait.status());
+    Result<std::vector<runtime::Message>> got = rt_.ReceiveMessages(
+        caller_, max->value_or(64), std::chrono::milliseconds(wait->value_or(0)));
+    if (!got.ok()) return fail(got.status());
+    json::array list;
+    for (const runtime::Message& msg : *got) {
+      json::object o{{"id", msg.id},
+                     {"from", msg.from},
+                     {"from_name", msg.from_name},
+                     {"payload", Base64Encode(msg.payload)},
+                     {"timestamp", msg.timestamp}};
+      if (msg.reply_to) o["reply_to"] = *msg.reply_to;
+      list.push_back(std::move(o));
+    }
+    return {{"type", "messages"}, {"messages", std::move(list)}};
+  }
+  if (type == "delegate_capability") {
+    if (Status s = m.Only({"token", "to", "resource", "constraints"}); !s.ok()) return fail(s);
+    Result<std::string> token = m.String("token");
+    Result<std::string> to = m.String("to", 256);
+    Result<std::optional<std::string>> resource = m.OptString("resource");
+    if (!token.ok()) return fail(token.status());
+    if (!to.ok()) return fail(to.status());
+    if (!resource.ok()) return fail(resource.status());
+    Result<runtime::GrantConstraints> constraints = ConstraintsMember(m);
+    if (!constraints.ok()) return fail(constraints.status());
+    Result<runtime::GrantedToken> g = rt_.Delegate(caller_, *token, *to, *resource, *constraints);
+    if (!g.ok()) return fail(g.status());
+    return TokenResponse("capability_token", *g);
+  }
+
   // --- shell only (Runtime checks the session kind; the bridge only parses)
+  if (type == "list_capsules" || type == "launch_capsule" || type == "stop_capsule") {
+    if (!caller_.is_shell()) {
+      return fail(PermissionDenied("shell_only", type + " is reserved for the shell"));
+    }
+    if (lifecycle_ == nullptr) {
+      return fail(Unavailable("not_available", "this runtime does not manage capsules"));
+    }
+    if (type == "list_capsules") {
+      if (Status s = m.Only({}); !s.ok()) return fail(s);
+      return lifecycle_->List();
+    }
+    if (type == "stop_capsule") {
+      if (Status s = m.Only({"capsule_id"}); !s.ok()) return fail(s);
+      Result<std::string> id = m.String("capsule_id", 256);
+      if (!id.ok()) return fail(id.status());
+      if (Status s = lifecycle_->Stop(caller_, *id); !s.ok()) return fail(s);
+      return {{"type", "ok"}};
+    }
+    if (Status s = m.Only({"cid", "name", "config"}); !s.ok()) return fail(s);
+    Result<std::optional<std::string>> cid = m.OptString("cid", 256);
+    Result<std::optional<std::string>> name = m.OptString("name", 256);
+    if (!cid.ok()) return fail(cid.status());
+    if (!name.ok()) return fail(name.status());
+    if (cid->has_value() == name->has_value()) return fail(m.Bad("name", "given, or cid, but not both"));
+    std::vector<std::string> args;
+    if (const json::value* config = m.Get("config")) {
+      if (!config->is_object()) return fail(m.Bad("config", "an object"));
+      for (const auto& kv : config->as_object()) {
+        if (kv.key() != "args") {
+          return fail(Unavailable("not_available", "launch_capsule.config." + std::string(kv.key()) +
+                                                       " is not supported by this runtime yet"));
+        }
+        if (!kv.value().is_array() || kv.value().as_array().size() > 256) {
+          return fail(m.Bad("config.args", "an array of at most 256 strings"));
+        }
+        for (const json::value& a : kv.value().as_array()) {
+          if (!a.is_string()) return fail(m.Bad("config.args", "an array of strings"));
+          args.emplace_back(a.as_string());
+        }
+      }
+    }
+    Result<std::pair<std::string, std::string>> launched =
+        lifecycle_->Launch(caller_, *name ? **name : **cid, std::move(args));
+    if (!launched.ok()) return fail(launched.status());
+    return {{"type", "capsule_launched"}, {"capsule_id", launched->first}, {"name", launched->second}};
+  }
   if (type == "next_decision") {
     if (Status s = m.Only({"wait_ms"}); !s.ok()) return fail(s);
     Result<std::optional<std::uint64_t>> wait = m.OptUint("wait_ms", 0, 30000);
@@ -362,9 +482,7 @@ json::object CapsuleBridge::Handle(const json::object& request) {
     return {{"type", "revoked"}, {"epoch", *epoch}};
   }
 
-  static const char* const kNotYet[] = {"fetch_content",   "send_message",
-                                        "receive_messages", "delegate_capability",
-                                        "list_capsules",    "launch_capsule",  "stop_capsule"};
+  static const char* const kNotYet[] = {"fetch_content"};
   for (const char* known : kNotYet) {
     if (type == known) {
       return fail(Unavailable("not_available",

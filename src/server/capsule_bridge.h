@@ -7,14 +7,16 @@
 // Shell-only requests from anyone else are `permission_denied`/`shell_only` (Runtime enforces it;
 // the bridge never decides authority itself).
 //
-// Requests that need parts not wired yet (content, messaging, delegation, lifecycle) answer
-// `unavailable`/`not_available` naming what is missing.
+// Requests that need parts not wired yet (content) answer `unavailable`/`not_available`.
 //
 // Thread-safety: one bridge serves one carrier, whose requests arrive strictly in order.
 #pragma once
 
 #include <atomic>
 #include <boost/json/object.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 #include <string>
 
 #include "compute/carrier.h"
@@ -23,10 +25,26 @@
 
 namespace elastos::server {
 
+// What the shell may do to capsules through its carrier: implemented by the daemon over the
+// instance manager and the catalog.
+class Lifecycle {
+ public:
+  virtual ~Lifecycle() = default;
+  // {"type":"capsule_list","capsules":[…]} per docs/protocol.md §5.2.
+  virtual boost::json::object List() = 0;
+  // Launches an installed capsule (by name or CID) with its dependencies first.
+  virtual Result<std::pair<std::string, std::string>> Launch(const runtime::Caller& by,
+                                                             std::string_view name_or_cid,
+                                                             std::vector<std::string> args) = 0;
+  virtual Status Stop(const runtime::Caller& by, std::string_view instance_id) = 0;
+};
+
 class CapsuleBridge final : public compute::RequestHandler {
  public:
-  // `ns` may be null (resource requests then answer provider_unavailable).
-  CapsuleBridge(runtime::Runtime& rt, runtime::Caller caller, NamespaceService* ns = nullptr);
+  // `ns` may be null (resource requests then answer provider_unavailable); `lifecycle` may be
+  // null (the shell's list/launch/stop requests then answer not_available).
+  CapsuleBridge(runtime::Runtime& rt, runtime::Caller caller, NamespaceService* ns = nullptr,
+                Lifecycle* lifecycle = nullptr);
 
   boost::json::object Handle(const boost::json::object& request) override;
   // The instance is gone: a request blocked in a long wait (next_decision, ask_user) returns at
@@ -38,6 +56,7 @@ class CapsuleBridge final : public compute::RequestHandler {
   runtime::Runtime& rt_;
   runtime::Caller caller_;
   NamespaceService* ns_;
+  Lifecycle* lifecycle_;
 };
 
 }  // namespace elastos::server

@@ -184,4 +184,32 @@ Result<std::vector<std::string>> CapsuleCatalog::Plan(std::string_view name) con
   return order;
 }
 
+Result<std::vector<InstanceInfo>> LaunchWithDependencies(InstanceManager& instances,
+                                                         const CapsuleCatalog& catalog,
+                                                         std::string_view name,
+                                                         std::vector<std::string> args,
+                                                         const runtime::Caller& by) {
+  ELASTOS_ASSIGN_OR_RETURN(std::vector<std::string> plan, catalog.Plan(name));
+  std::vector<InstanceInfo> launched;
+  for (const std::string& n : plan) {
+    const bool target = n == plan.back();
+    if (!target) {
+      bool running = false;
+      for (const InstanceInfo& i : instances.List()) {
+        running = running || (i.name == n && i.status == InstanceStatus::kRunning);
+      }
+      if (running) continue;
+    }
+    ELASTOS_ASSIGN_OR_RETURN(CapsuleSource src, catalog.Resolve(n));
+    LaunchRequest lr;
+    lr.source = std::move(src);
+    if (target) lr.args = std::move(args);
+    lr.launched_by = by.holder();
+    lr.launched_by_kind = by.actor_kind();
+    ELASTOS_ASSIGN_OR_RETURN(InstanceInfo i, instances.Launch(std::move(lr)));
+    launched.push_back(std::move(i));
+  }
+  return launched;
+}
+
 }  // namespace elastos::server

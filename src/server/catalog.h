@@ -3,7 +3,8 @@
 // Install verifies a .capsule (signature by a publisher in the trust store, every block against
 // its CID — DESIGN.md §3) and keeps the file itself under its capsule CID:
 // DATA_DIR/capsules/store/<cid>.capsule. The index DATA_DIR/capsules/installed.json maps names to
-// CIDs (written atomically; a newer version of the same name replaces the older entry). Nothing
+// CIDs (written atomically; installing a capsule replaces any entry of the same name — upgrade,
+// reinstall or downgrade alike: installing is the operator's decision, and it is audited). Nothing
 // is trusted because it was installed: Resolve verifies the file again at every launch, against
 // the trust store as it is *then*, so removing a publisher from the trust store stops its
 // capsules from launching.
@@ -61,5 +62,13 @@ class CapsuleCatalog {
   std::filesystem::path trust_file_;
   mutable std::mutex mu_;
 };
+
+// Launches `name` (an installed capsule) after its dependencies, skipping any dependency that
+// already runs; returns the instances started, `name`'s last. `args` go to `name` only.
+Result<std::vector<InstanceInfo>> LaunchWithDependencies(InstanceManager& instances,
+                                                         const CapsuleCatalog& catalog,
+                                                         std::string_view name,
+                                                         std::vector<std::string> args,
+                                                         const runtime::Caller& by);
 
 }  // namespace elastos::server

@@ -13,11 +13,21 @@ void AddServeCommand(CLI::App& app, const GlobalOptions& global, int& exit_code)
   cmd->add_option("--listen", *listen,
                   "HOST:PORT for the HTTP API (default 127.0.0.1:7420; port 0 picks a free one; "
                   "anything but loopback is reachable by others)");
-  cmd->callback([&global, &exit_code, listen] {
+  auto shell = std::make_shared<std::string>();
+  auto provider = std::make_shared<std::string>();
+  cmd->add_option("--shell", *shell,
+                  "The shell capsule's directory (default: capsules/shell beside the executable's "
+                  "directory)");
+  cmd->add_option("--localhost-provider", *provider,
+                  "The localhost provider capsule's directory (default: capsules/localhost-provider "
+                  "beside the executable's directory)");
+  cmd->callback([&global, &exit_code, listen, shell, provider] {
     const std::string& l = *listen;
     const std::size_t colon = l.rfind(':');
     server::DaemonOptions options;
     options.data_dir = global.DataDir();
+    options.shell_dir = *shell;
+    options.localhost_provider_dir = *provider;
     int port = -1;
     if (colon != std::string::npos && colon + 1 < l.size() && l.size() - colon <= 6) {
       port = 0;

@@ -29,6 +29,48 @@ std::string UrlHost(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
+// The shell's lifecycle requests, over the daemon's instances and catalog.
+class DaemonLifecycle final : public Lifecycle {
+ public:
+  DaemonLifecycle(InstanceManager& instances, CapsuleCatalog& catalog)
+      : instances_(instances), catalog_(catalog) {}
+
+  json::object List() override {
+    json::array list;
+    for (const InstanceInfo& i : instances_.List()) {
+      json::object o{{"id", i.id},
+                     {"name", i.name},
+                     {"version", i.version},
+                     {"type", i.type},
+                     {"status", std::string(InstanceStatusName(i.status))}};
+      if (i.reference.rfind("baf", 0) == 0 || i.reference.rfind("Qm", 0) == 0) o["cid"] = i.reference;
+      list.push_back(std::move(o));
+    }
+    return {{"type", "capsule_list"}, {"capsules", std::move(list)}};
+  }
+  Result<std::pair<std::string, std::string>> Launch(const runtime::Caller& by,
+                                                     std::string_view name_or_cid,
+                                                     std::vector<std::string> args) override {
+    std::optional<InstalledCapsule> ic = catalog_.Find(name_or_cid);
+    if (!ic) return NotFound("no_such_capsule", "no installed capsule '" + std::string(name_or_cid) + "'");
+    ELASTOS_ASSIGN_OR_RETURN(std::vector<InstanceInfo> started,
+                             LaunchWithDependencies(instances_, catalog_, ic->name, std::move(args), by));
+    return std::pair(started.back().id, started.back().name);
+  }
+  Status Stop(const runtime::Caller& by, std::string_view id) override {
+    std::optional<InstanceInfo> i = instances_.Get(id);
+    if (!i || i->role != InstanceRole::kCapsule) {
+      // The shell stops capsules, not itself or the runtime's providers.
+      return NotFound("no_such_capsule", "no capsule instance " + std::string(id));
+    }
+    return instances_.Stop(id, by.holder());
+  }
+
+ private:
+  InstanceManager& instances_;
+  CapsuleCatalog& catalog_;
+};
+
 }  // namespace
 
 Result<RuntimeInfoFile> ReadRuntimeInfo(const fs::path& data_dir) {
@@ -87,7 +129,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
     std::fprintf(stderr, "elastos: warning: no localhost provider: %s\n", s.ToString().c_str());
   }
   d->names_ = std::make_unique<NamespaceService>(*d->runtime_, d->localhost_.get());
-  d->instances_->SetNamespace(d->names_.get());
+  d->lifecycle_ = std::make_unique<DaemonLifecycle>(*d->instances_, *d->catalog_);
+  d->instances_->SetServices(d->names_.get(), d->lifecycle_.get());
   d->ctx_.names = d->names_.get();
   if (Status s = d->LaunchShell(); !s.ok()) {
     std::fprintf(stderr, "elastos: warning: no shell: %s; capability requests will expire "
@@ -113,6 +156,16 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   ELASTOS_RETURN_IF_ERROR(
       WriteFileAtomic(options.data_dir / "runtime.json", AsBytes(text), 0600));
   d->server_->Start();
+  // Client sessions nobody uses end after an hour (their grants are revoked with them).
+  d->sweeper_ = std::thread([self] {
+    std::unique_lock<std::mutex> lock(self->sweeper_mu_);
+    while (!self->sweeper_cv_.wait_for(lock, std::chrono::seconds(60),
+                                       [self] { return self->sweeper_stop_; })) {
+      lock.unlock();
+      self->runtime_->sessions().EndIdleClients(std::chrono::hours(1));
+      lock.lock();
+    }
+  });
 
   audit::AuditRecord r;
   r.type = "api_listen";
@@ -162,7 +215,7 @@ Status Daemon::LaunchShell() {
   fs::path dir = options_.shell_dir.empty() ? BesideExecutable("shell") : options_.shell_dir;
   if (!fs::exists(dir / "capsule.json")) {
     return NotFound("no_shell", "no shell capsule at " + dir.string() +
-                                    " (build it, or pass --shell DIR)");
+                                    " (build it, or pass 'elastos serve --shell DIR')");
   }
   CapsuleSource src;
   ELASTOS_ASSIGN_OR_RETURN(src.manifest, capsule::LoadCapsuleDirectory(dir));
@@ -240,8 +293,15 @@ Status Daemon::Shutdown() {
     restarter = std::move(shell_restarter_);
   }
   if (restarter.joinable()) restarter.join();
-  if (localhost_) localhost_->Stop();
+  {
+    std::lock_guard<std::mutex> lock(sweeper_mu_);
+    sweeper_stop_ = true;
+  }
+  sweeper_cv_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
+  // Capsules first, then the shell, then the providers they used (InstanceManager's order).
   if (instances_) instances_->StopAll();
+  if (localhost_) localhost_->Stop();
   if (server_) server_->Stop();
   std::error_code ec;
   fs::remove(options_.data_dir / "runtime.json", ec);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <thread>
 #include <filesystem>
@@ -27,6 +28,7 @@
 #include "common/status.h"
 #include "runtime/runtime.h"
 #include "server/api.h"
+#include "server/capsule_bridge.h"
 #include "server/catalog.h"
 #include "server/instances.h"
 #include "server/namespace_service.h"
@@ -92,6 +94,7 @@ class Daemon {
   std::unique_ptr<CapsuleCatalog> catalog_;
   std::unique_ptr<ProviderPool> localhost_;
   std::unique_ptr<NamespaceService> names_;
+  std::unique_ptr<Lifecycle> lifecycle_;
   ApiContext ctx_;
   mutable std::mutex shell_mu_;
   std::string shell_id_;
@@ -100,6 +103,10 @@ class Daemon {
   std::string api_url_;
   std::atomic<bool> down_{false};
   std::thread shell_restarter_;  // guarded by shell_mu_
+  std::thread sweeper_;          // ends idle client sessions
+  std::mutex sweeper_mu_;
+  std::condition_variable sweeper_cv_;
+  bool sweeper_stop_ = false;
 };
 
 // `elastos serve` in the foreground: Start, print where, wait for SIGTERM/SIGINT, Shutdown.

@@ -68,9 +68,10 @@ InstanceManager::InstanceManager(runtime::Runtime& rt, fs::path worker)
 
 InstanceManager::~InstanceManager() { StopAll(); }
 
-void InstanceManager::SetNamespace(NamespaceService* ns) {
+void InstanceManager::SetServices(NamespaceService* ns, Lifecycle* lifecycle) {
   std::lock_guard<std::mutex> lock(mu_);
   namespace_ = ns;
+  lifecycle_ = lifecycle;
 }
 
 void InstanceManager::OnExit(std::function<void(const InstanceInfo&)> callback) {
@@ -138,8 +139,13 @@ Result<InstanceInfo> InstanceManager::Launch(LaunchRequest request) {
   if (!tier.ok()) return refuse(tier.status());
   launch.details["tier"] = tier->object ? "aot" : "interp";
 
+  // The runtime's own capsules keep their state apart from installed ones: a capsule that an
+  // operator installs under the name "shell" must not get the real shell's /data (where it
+  // remembers 'always' answers).
   const fs::path data_dir =
-      request.data_dir ? *request.data_dir : rt_.data_dir() / "capsules" / m.name / "data";
+      request.data_dir  ? *request.data_dir
+      : request.system  ? rt_.data_dir() / "system" / m.name / "data"
+                        : rt_.data_dir() / "capsules" / m.name / "data";
   const fs::path logs = rt_.data_dir() / "logs";
   std::error_code ec;
   fs::create_directories(data_dir, ec);
@@ -202,11 +208,13 @@ Result<InstanceInfo> InstanceManager::Launch(LaunchRequest request) {
     request.attach(inst);
   } else {
     NamespaceService* ns;
+    Lifecycle* lifecycle;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ns = namespace_;
+      lifecycle = lifecycle_;
     }
-    r->bridge = std::make_unique<CapsuleBridge>(rt_, runtime::Caller{session->session}, ns);
+    r->bridge = std::make_unique<CapsuleBridge>(rt_, runtime::Caller{session->session}, ns, lifecycle);
     r->carrier = std::thread([r] {
       compute::ServeCarrier(r->instance->requests_fd(), r->instance->responses_fd(), *r->bridge)
           .IgnoreError();

@@ -37,6 +37,7 @@
 namespace elastos::server {
 
 class NamespaceService;
+class Lifecycle;
 
 // A capsule ready to launch: verified (or explicitly allowed unsigned), its module on disk.
 struct CapsuleSource {
@@ -102,9 +103,9 @@ class InstanceManager {
   Result<InstanceInfo> Wait(std::string_view id, std::chrono::milliseconds timeout);
   // Stops every instance (shutdown), providers last.
   void StopAll();
-  // The namespace service the capsules' bridges use for resource_request (set once, before
-  // ordinary capsules launch; null: resource requests answer provider_unavailable).
-  void SetNamespace(NamespaceService* ns);
+  // What the capsules' bridges use for resource_request and for the shell's lifecycle requests
+  // (set once, before ordinary capsules launch; null: those requests answer unavailable).
+  void SetServices(NamespaceService* ns, Lifecycle* lifecycle);
   // Called with the info of every instance that exits (after its session ended).
   void OnExit(std::function<void(const InstanceInfo&)> callback);
 
@@ -119,6 +120,7 @@ class InstanceManager {
   std::map<std::string, std::shared_ptr<Running>, std::less<>> instances_;
   std::function<void(const InstanceInfo&)> on_exit_;
   NamespaceService* namespace_ = nullptr;
+  Lifecycle* lifecycle_ = nullptr;
   bool stopping_ = false;
 };
 

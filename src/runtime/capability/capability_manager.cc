@@ -155,7 +155,7 @@ std::optional<CapabilityManager::Refusal> CapabilityManager::Check(
 
 Status CapabilityManager::Validate(const Token& token, const AccessRequest& access) {
   const TokenFields& f = token.fields();
-  audit::AuditRecord record = NewRecord("validate", std::string(access.caller), audit::ActorKind::kCapsule);
+  audit::AuditRecord record = NewRecord("validate", std::string(access.caller), access.actor_kind);
   record.subject = TokenIdHex(f.id);
   record.resource = std::string(access.resource);
   record.action = std::string(ActionName(access.action));
@@ -201,7 +201,7 @@ Status CapabilityManager::Validate(const Token& token, const AccessRequest& acce
 Status CapabilityManager::ValidateWire(std::string_view wire, const AccessRequest& access) {
   auto token = Token::FromWire(wire);
   if (token.ok()) return Validate(*token, access);
-  audit::AuditRecord record = NewRecord("validate", std::string(access.caller), audit::ActorKind::kCapsule);
+  audit::AuditRecord record = NewRecord("validate", std::string(access.caller), access.actor_kind);
   record.resource = std::string(access.resource);
   record.action = std::string(ActionName(access.action));
   record.outcome = "denied";

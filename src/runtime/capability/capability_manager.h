@@ -68,6 +68,7 @@ struct AccessRequest {
   Action action = Action::kRead;
   std::string_view resource;
   Classification classification = Classification::kSecret;
+  audit::ActorKind actor_kind = audit::ActorKind::kCapsule;  // for the audit record only
 };
 
 struct DelegateRequest {

@@ -7,8 +7,12 @@
 //   write URI TOKEN CONTENT     -> "written"            | "error <code> <reason>"
 //   raw JSON                    -> the response object as JSON (any request, verbatim)
 //   sleep MS                    -> "slept" (lets a test act between two requests)
-// A TOKEN of "-" sends no token; "last" is the last token this run received, "tampered" that
-// token with one character of its signature changed.
+//   send TO TOKEN TEXT          -> "sent <id>"          | "error <code> <reason>"
+//   recv WAIT_MS                -> "message <from_name> <text>" per message, or "none"
+//   delegate TOKEN TO           -> "token <wire token>" | "error <code> <reason>"
+// A TOKEN of "-" sends no token; "last" is the last token this run received (from request,
+// delegate, or as the payload of a message), "#N" the N-th (from 1), "tampered" the last one with
+// one character of its signature changed. A send's TEXT may be a token reference too.
 #include <time.h>
 
 #include <cstdio>
@@ -36,8 +40,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string last;
+  std::vector<std::string> seen;  // every token received, in order
+  auto remember = [&](const std::string& t) {
+    last = t;
+    seen.push_back(t);
+  };
   auto token = [&](const std::string& t) -> std::optional<std::string> {
     if (t == "-") return std::nullopt;
+    if (t.size() > 1 && t[0] == '#') {
+      const std::size_t n = std::strtoul(t.c_str() + 1, nullptr, 10);
+      return n >= 1 && n <= seen.size() ? seen[n - 1] : t;
+    }
     if (t == "tampered" && !last.empty()) {
       std::string forged = last;
       char& c = forged[forged.size() - 5];
@@ -54,7 +67,7 @@ int main(int argc, char** argv) {
     } else if (cmd == "request" && i + 2 < a.size()) {
       auto t = client->RequestCapability(a[i + 1], a[i + 2], std::string("probe"));
       if (t.ok()) {
-        last = t->token;
+        remember(t->token);
         std::printf("token %s\n", t->token.c_str());
       } else {
         PrintError(t.error());
@@ -83,6 +96,41 @@ int main(int argc, char** argv) {
       nanosleep(&ts, nullptr);
       std::printf("slept\n");
       i += 2;
+    } else if (cmd == "send" && i + 3 < a.size()) {
+      const std::string text = token(a[i + 3]).value_or(a[i + 3]);
+      auto sent = client->SendMessage(a[i + 1], sdk::Bytes(text.begin(), text.end()), token(a[i + 2]));
+      if (sent.ok()) {
+        std::printf("sent %llu\n", static_cast<unsigned long long>(*sent));
+      } else {
+        PrintError(sent.error());
+      }
+      i += 4;
+    } else if (cmd == "recv" && i + 1 < a.size()) {
+      auto got = client->ReceiveMessages(std::nullopt, std::strtoull(a[i + 1].c_str(), nullptr, 10));
+      if (!got.ok()) {
+        PrintError(got.error());
+      } else if (got->empty()) {
+        std::printf("none\n");
+      } else {
+        for (const auto& m : *got) {
+          const std::string text(m.payload.begin(), m.payload.end());
+          std::printf("message %s %s\n", m.from_name.c_str(), text.c_str());
+          remember(text);
+        }
+      }
+      i += 2;
+    } else if (cmd == "delegate" && i + 2 < a.size()) {
+      sdk::DelegateCapabilityRequest d;
+      d.token = token(a[i + 1]).value_or("");
+      d.to = a[i + 2];
+      auto t = client->DelegateCapability(d);
+ if (t.ok()) {
+        remember(t->token);
+        std::printf("token %s\n", t->token.c_str());
+      } else {
+        PrintError(t.error());
+      }
+      i += 3;
     } else if (cmd == "raw" && i + 1 < a.size()) {
       auto v = sdk::json::Parse(a[i + 1]);
       if (!v.ok()) {

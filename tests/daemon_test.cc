@@ -98,6 +98,7 @@ class DaemonProcess {
     const std::string data = data_dir_.string();
     const std::string log = (data_dir_.parent_path() / ("daemon-" + std::to_string(starts_++) + ".log")).string();
     std::vector<std::string> args = {exe, "--data-dir", data, "serve", "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -139,6 +140,7 @@ class DaemonProcess {
     std::system("true");
   }
   bool Alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
+  void set_extra_args(std::vector<std::string> a) { extra_args_ = std::move(a); }
 
   std::uint16_t port() const { return port_; }
   const std::string& secret() const { return secret_; }
@@ -146,6 +148,7 @@ class DaemonProcess {
 
  private:
   fs::path data_dir_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   int starts_ = 0;
   std::uint16_t port_ = 0;
@@ -496,6 +499,46 @@ TEST_F(DaemonTest, AnAlwaysAnswerOutlivesTheRestart) {
   Client carol2(*daemon_, "carol");
   auto [state, token] = carol2.Ask("localhost://Public/pics/*", "read");
   EXPECT_EQ(state, "granted") << token;
+}
+
+TEST_F(DaemonTest, SealedRootsAreCiphertextOnDiskAndBoundToTheirPath) {
+  ASSERT_EQ(daemon_->Stop(), 0);
+  daemon_->set_extra_args({"--seal", "Users"});
+  daemon_->Start();
+  Client alice(*daemon_, "alice");
+  const std::string w = alice.Grant(kNotes, "write");
+  const std::string r = alice.Grant(kNotes, "read");
+  ASSERT_EQ(alice.Write("Users/self/Documents/Notes/s.txt", w, "top secret").status, 200);
+  const fs::path on_disk = data_ / "roots/Users/self/Documents/Notes/s.txt";
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  const std::string sealed = slurp(on_disk);
+  EXPECT_EQ(sealed.rfind("ELSEAL01", 0), 0u);
+  EXPECT_EQ(sealed.find("top secret"), std::string::npos);
+  EXPECT_EQ(alice.Read("Users/self/Documents/Notes/s.txt", r).body, "top secret");
+  HttpReply head = alice.Call("HEAD", "/api/localhost/Users/self/Documents/Notes/s.txt", "",
+                              {{"X-Capability-Token", r}});
+  EXPECT_EQ(head.headers["x-size"], "10");
+  // Appending re-seals the whole file.
+  ASSERT_EQ(alice.Call("PUT", "/api/localhost/Users/self/Documents/Notes/s.txt?append=true", ", still",
+                       {{"X-Capability-Token", w}})
+                .status,
+            200);
+  EXPECT_EQ(alice.Read("Users/self/Documents/Notes/s.txt", r).body, "top secret, still");
+  // A sealed file moved to another path, or changed by one bit, does not open.
+  fs::copy_file(on_disk, on_disk.parent_path() / "moved.txt");
+  HttpReply moved = alice.Read("Users/self/Documents/Notes/moved.txt", r);
+  EXPECT_EQ(moved.status, 403);
+  EXPECT_EQ(Reason(moved), "seal_broken");
+  std::string bad = slurp(on_disk);
+  bad[bad.size() - 3] ^= 1;
+  std::ofstream(on_disk, std::ios::binary | std::ios::trunc) << bad;
+  EXPECT_EQ(Reason(alice.Read("Users/self/Documents/Notes/s.txt", r)), "seal_broken");
+  // Roots not sealed stay plain.
+  fs::create_directories(data_ / "roots/Public");
+  EXPECT_TRUE(fs::exists(data_ / "keys" / "storage.key"));
 }
 
 // A signed probe capsule installed into the daemon, driven through the carrier bridge: the same

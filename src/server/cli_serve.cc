@@ -21,13 +21,21 @@ void AddServeCommand(CLI::App& app, const GlobalOptions& global, int& exit_code)
   cmd->add_option("--localhost-provider", *provider,
                   "The localhost provider capsule's directory (default: capsules/localhost-provider "
                   "beside the executable's directory)");
-  cmd->callback([&global, &exit_code, listen, shell, provider] {
+  auto seal = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--seal", *seal,
+                  "localhost:// roots to encrypt at rest with AES-256-GCM, e.g. --seal Users,UsersAI "
+                  "(key: DATA_DIR/keys/storage.key)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"Users", "UsersAI", "Public", "MyWebSite", "Local", "AppCapsules",
+                             "ElastOS", "PC2Host"}));
+  cmd->callback([&global, &exit_code, listen, shell, provider, seal] {
     const std::string& l = *listen;
     const std::size_t colon = l.rfind(':');
     server::DaemonOptions options;
     options.data_dir = global.DataDir();
     options.shell_dir = *shell;
     options.localhost_provider_dir = *provider;
+    options.sealed_roots = *seal;
     int port = -1;
     if (colon != std::string::npos && colon + 1 < l.size() && l.size() - colon <= 6) {
       port = 0;

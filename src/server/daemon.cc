@@ -13,6 +13,8 @@
 #include "common/version.h"
 #include "compute/wasm_provider.h"
 #include "crypto/ed25519.h"
+#include "crypto/sha256.h"
+#include "identity/key_file.h"
 #include "runtime/capsule/artifact.h"
 
 namespace elastos::server {
@@ -128,7 +130,19 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   if (Status s = d->StartLocalhostProvider(); !s.ok()) {
     std::fprintf(stderr, "elastos: warning: no localhost provider: %s\n", s.ToString().c_str());
   }
-  d->names_ = std::make_unique<NamespaceService>(*d->runtime_, d->localhost_.get());
+  Sealing sealing;
+  if (!options.sealed_roots.empty()) {
+    // A key of its own, domain-separated from anything else the seed could ever be used for.
+    ELASTOS_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey seed,
+                             identity::LoadOrCreatePrivateKey(d->runtime_->env(),
+                                                              options.data_dir / "keys" / "storage.key"));
+    crypto::Sha256 h;
+    h.Update(AsBytes(std::string_view("elastos.storage-seal.v1\0", 24)));
+    h.Update(seed.seed());
+    sealing.key = h.Final();
+    for (const std::string& r : options.sealed_roots) sealing.roots.insert(r);
+  }
+  d->names_ = std::make_unique<NamespaceService>(*d->runtime_, d->localhost_.get(), std::move(sealing));
   d->lifecycle_ = std::make_unique<DaemonLifecycle>(*d->instances_, *d->catalog_);
   d->instances_->SetServices(d->names_.get(), d->lifecycle_.get());
   d->ctx_.names = d->names_.get();

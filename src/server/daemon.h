@@ -51,6 +51,9 @@ struct DaemonOptions {
   // executable's directory. Without it, localhost:// answers provider_unavailable.
   std::filesystem::path localhost_provider_dir;
   std::size_t provider_instances = 2;
+  // localhost:// roots whose files the runtime seals with AES-256-GCM (namespace_service.h);
+  // the key is DATA_DIR/keys/storage.key, created on first use.
+  std::vector<std::string> sealed_roots;
 };
 
 // What runtime.json says.

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/encoding.h"
+
 #include "runtime/capability/resource.h"
 
 namespace elastos::server {
@@ -35,8 +37,133 @@ const OpInfo* FindOp(std::string_view op) {
 
 }  // namespace
 
-NamespaceService::NamespaceService(runtime::Runtime& rt, ProviderPool* localhost)
-    : rt_(rt), localhost_(localhost) {}
+NamespaceService::NamespaceService(runtime::Runtime& rt, ProviderPool* localhost, Sealing sealing)
+    : rt_(rt), localhost_(localhost), sealing_(std::move(sealing)) {}
+
+Result<json::object> NamespaceService::Provider(json::object request) {
+  if (localhost_ == nullptr) {
+    return Unavailable("provider_unavailable", "the localhost provider is not running");
+  }
+  ELASTOS_ASSIGN_OR_RETURN(json::object response, localhost_->Call(request));
+  const json::value& type = response.at("type");
+  if (type == "error") {
+    auto word = [&](const char* k) {
+      const json::value* v = response.if_contains(k);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    // The provider's error, with the canonical code it named (anything else is internal).
+    const std::string code = word("code");
+    Code c = Code::kInternal;
+    for (Code candidate : {Code::kInvalidArgument, Code::kNotFound, Code::kPermissionDenied,
+                           Code::kUnauthenticated, Code::kResourceExhausted,
+                           Code::kFailedPrecondition, Code::kUnavailable}) {
+      if (CodeName(candidate) == code) c = candidate;
+    }
+    return Status(c, word("reason").empty() ? "provider_error" : word("reason"),
+                  "provider: " + word("message"));
+  }
+  if (type != "resource_response") {
+    return Unavailable("provider_unavailable", "the provider answered with an unexpected type");
+  }
+  return response;
+}
+
+Result<Bytes> NamespaceService::ReadWhole(const std::string& path) {
+  Bytes out;
+  for (;;) {
+    json::object req{{"type", "provider_request"}, {"op", "read"}, {"path", path}};
+    if (!out.empty()) req["offset"] = out.size();
+    ELASTOS_ASSIGN_OR_RETURN(json::object r, Provider(std::move(req)));
+    const json::value* data = r.if_contains("data");
+    const json::value* eof = r.if_contains("eof");
+    if (data == nullptr || !data->is_string() || eof == nullptr || !eof->is_bool()) {
+      return Unavailable("provider_unavailable", "the provider's read answer lacks data or eof");
+    }
+    ELASTOS_ASSIGN_OR_RETURN(Bytes chunk, Base64Decode(data->as_string()));
+    out.insert(out.end(), chunk.begin(), chunk.end());
+    if (out.size() > kMaxResourceChunk) {
+      return ResourceExhausted("sealed_file_too_large", path + " is larger than a sealed file may be");
+    }
+    if (eof->as_bool() || chunk.empty()) return out;
+  }
+}
+
+Result<json::object> NamespaceService::PerformSealed(std::string_view op, const std::string& path,
+                                                     const json::object& members) {
+  auto uint = [&](const char* k, std::uint64_t dflt) -> std::uint64_t {
+    const json::value* v = members.if_contains(k);
+    if (v != nullptr && v->is_uint64()) return v->as_uint64();
+    if (v != nullptr && v->is_int64() && v->as_int64() >= 0) return static_cast<std::uint64_t>(v->as_int64());
+    return dflt;
+  };
+  if (op == "read") {
+    ELASTOS_ASSIGN_OR_RETURN(Bytes sealed, ReadWhole(path));
+    Result<Bytes> plain = crypto::Open(sealing_.key, sealed, path);
+    if (!plain.ok() && plain.status().reason() == "not_sealed") {
+      return FailedPrecondition("not_sealed", "localhost://" + path +
+                                                  " is stored unsealed in a sealed root (written "
+                                                  "before sealing was turned on, or by hand)");
+    }
+    if (!plain.ok()) return plain.status();
+    const std::uint64_t offset = std::min<std::uint64_t>(uint("offset", 0), plain->size());
+    const std::uint64_t length = std::min<std::uint64_t>(uint("length", kMaxResourceChunk), plain->size() - offset);
+    Bytes slice(plain->begin() + static_cast<std::ptrdiff_t>(offset),
+                plain->begin() + static_cast<std::ptrdiff_t>(offset + length));
+    return json::object{{"type", "resource_response"}, {"op", "read"},
+                        {"data", Base64Encode(slice)}, {"eof", offset + length >= plain->size()},
+                        {"size", plain->size()}};
+  }
+  if (op == "write") {
+    const json::value* content = members.if_contains("content");
+    if (content == nullptr || !content->is_string()) {
+      return InvalidArgument("bad_field", "write needs content (base64)");
+    }
+    ELASTOS_ASSIGN_OR_RETURN(Bytes data, Base64Decode(content->as_string()));
+    const json::value* append = members.if_contains("append");
+    if (append != nullptr && append->is_bool() && append->as_bool()) {
+      Result<Bytes> old = ReadWhole(path);
+      if (old.ok()) {
+        ELASTOS_ASSIGN_OR_RETURN(Bytes plain, crypto::Open(sealing_.key, *old, path));
+        plain.insert(plain.end(), data.begin(), data.end());
+        data = std::move(plain);
+      } else if (old.status().code() != Code::kNotFound) {
+        return old.status();
+      }
+    }
+    if (data.size() > kMaxSealedFile) {
+      return ResourceExhausted("sealed_file_too_large",
+                               "a file in a sealed root may hold at most " +
+                                   std::to_string(kMaxSealedFile) + " bytes");
+    }
+    ELASTOS_ASSIGN_OR_RETURN(Bytes sealed, crypto::Seal(sealing_.key, data, path));
+    ELASTOS_RETURN_IF_ERROR(Provider(json::object{{"type", "provider_request"},
+                                                  {"op", "write"},
+                                                  {"path", path},
+                                                  {"content", Base64Encode(sealed)}})
+                                .status());
+    return json::object{{"type", "resource_response"}, {"op", "write"}, {"written", data.size()}};
+  }
+  json::object request = members;
+  request["type"] = "provider_request";
+  request["op"] = std::string(op);
+  request["path"] = path;
+  ELASTOS_ASSIGN_OR_RETURN(json::object r, Provider(std::move(request)));
+  // Sizes as the caller knows the files: without the seal's overhead.
+  auto plain_size = [](json::object& o) {
+    json::value* size = o.if_contains("size");
+    json::value* dir = o.if_contains("is_dir");
+    if (size == nullptr || !size->is_number() || (dir != nullptr && dir->is_bool() && dir->as_bool())) return;
+    const std::uint64_t n = size->is_uint64() ? size->as_uint64() : static_cast<std::uint64_t>(size->as_int64());
+    *size = n >= crypto::kSealOverhead ? n - crypto::kSealOverhead : 0;
+  };
+  if (json::value* st = r.if_contains("stat"); st != nullptr && st->is_object()) plain_size(st->as_object());
+  if (json::value* entries = r.if_contains("entries"); entries != nullptr && entries->is_array()) {
+    for (json::value& e : entries->as_array()) {
+      if (e.is_object()) plain_size(e.as_object());
+    }
+  }
+  return r;
+}
 
 Result<json::object> NamespaceService::Perform(const runtime::Caller& caller, std::string_view op,
                                                std::string_view uri, std::string_view token,
@@ -70,35 +197,14 @@ Result<json::object> NamespaceService::Perform(const runtime::Caller& caller, st
                                                 std::string(ActionName(info->action)));
   }
   ELASTOS_RETURN_IF_ERROR(rt_.Access(caller, token, info->action, *canonical, level));
-  if (localhost_ == nullptr) {
-    return Unavailable("provider_unavailable", "the localhost provider is not running");
+  if (path.find('/') != std::string::npos && sealing_.roots.count(root) != 0) {
+    return PerformSealed(op, path, members);
   }
   json::object request = members;
   request["type"] = "provider_request";
   request["op"] = std::string(op);
   request["path"] = path;
-  ELASTOS_ASSIGN_OR_RETURN(json::object response, localhost_->Call(request));
-  const json::value& type = response.at("type");
-  if (type == "error") {
-    auto word = [&](const char* k) {
-      const json::value* v = response.if_contains(k);
-      return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
-    // The provider's error, with the canonical code it named (anything else is internal).
-    const std::string code = word("code");
-    Code c = Code::kInternal;
-    for (Code candidate : {Code::kInvalidArgument, Code::kNotFound, Code::kPermissionDenied,
-                           Code::kUnauthenticated, Code::kResourceExhausted,
-                           Code::kFailedPrecondition, Code::kUnavailable}) {
-      if (CodeName(candidate) == code) c = candidate;
-    }
-    return Status(c, word("reason").empty() ? "provider_error" : word("reason"),
-                  "provider: " + word("message"));
-  }
-  if (type != "resource_response") {
-    return Unavailable("provider_unavailable", "the provider answered with an unexpected type");
-  }
-  return response;
+  return Provider(std::move(request));
 }
 
 }  // namespace elastos::server

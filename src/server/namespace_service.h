@@ -18,8 +18,11 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <set>
+#include <string>
 #include <string_view>
 
+#include "crypto/aead.h"
 #include "runtime/runtime.h"
 #include "server/provider_pool.h"
 
@@ -27,9 +30,22 @@ namespace elastos::server {
 
 inline constexpr std::size_t kMaxResourceChunk = 512 << 10;  // docs/protocol.md resource_request
 
+// Sealing at rest (optional, per root): files under a sealed root are encrypted by the runtime
+// with AES-256-GCM (crypto/aead.h) before the provider stores them and decrypted after it
+// returns them, with the file's path as associated data — so the provider (and anyone reading
+// DATA_DIR/roots) sees only ciphertext, and a provider that swaps or replays files between paths
+// is caught. A sealed file is written whole in one provider request, which caps it at
+// kMaxSealedFile; appends re-seal the whole file. Sizes in stat and list are the plaintext's.
+inline constexpr std::size_t kMaxSealedFile = kMaxResourceChunk - crypto::kSealOverhead;
+
+struct Sealing {
+  std::set<std::string, std::less<>> roots;  // e.g. {"Users", "UsersAI"}
+  crypto::AeadKey key{};
+};
+
 class NamespaceService {
  public:
-  NamespaceService(runtime::Runtime& rt, ProviderPool* localhost);
+  NamespaceService(runtime::Runtime& rt, ProviderPool* localhost, Sealing sealing = {});
 
   // `members`: the op's extra members as docs/protocol.md §5.1 defines them (content, append,
   // offset, length, recursive, parents); anything else is unknown_field. Returns the
@@ -39,8 +55,14 @@ class NamespaceService {
                                       const boost::json::object& members);
 
  private:
+  Result<boost::json::object> Provider(boost::json::object request);
+  Result<Bytes> ReadWhole(const std::string& path);
+  Result<boost::json::object> PerformSealed(std::string_view op, const std::string& path,
+                                            const boost::json::object& members);
+
   runtime::Runtime& rt_;
   ProviderPool* localhost_;
+  Sealing sealing_;
 };
 
 }  // namespace elastos::server

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <gtest/gtest.h>
 
@@ -671,6 +674,80 @@ TEST_F(CapsuleBridgeTest, MessagesCarryADelegatedTokenToAnotherInstance) {
                               Str(r.at("details"), "holder") == b_id);
   }
   EXPECT_TRUE(delegated);
+}
+
+// https:// through the runtime's fetch provider, against a real TLS server on loopback (openssl
+// s_server with a certificate made for the test): only the granted origin, verified TLS.
+TEST_F(CapsuleBridgeTest, HttpsReadsNeedAGrantForExactlyThatOrigin) {
+  const fs::path www = dir_.path() / "www";
+  fs::create_directories(www);
+  std::ofstream(www / "hello.txt") << "hello over tls";
+  ASSERT_EQ(std::system(("cd '" + www.string() +
+                         "' && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 "
+                         "-subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  int port = 0;
+  {
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    ::close(s);
+  }
+  const pid_t server = ::fork();
+  if (server == 0) {
+    if (::chdir(www.c_str()) != 0) _exit(1);
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0), ::dup2(null, 1), ::dup2(null, 2);
+    ::execlp("openssl", "openssl", "s_server", "-quiet", "-accept", std::to_string(port).c_str(), "-cert",
+             "cert.pem", "-key", "key.pem", "-WWW", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reap{server};
+  const std::string origin = "https://localhost:" + std::to_string(port);
+  // The policy grants the probe that origin (and nothing else over https), and the runtime
+  // trusts the test's certificate.
+  std::string policy = kPolicy;
+  policy.insert(policy.find("\"rules\": [") + 10,
+                "\n    {\"capsule\": \"probe\", \"resource\": \"" + origin +
+                    "/*\", \"actions\": [\"read\"], \"decision\": \"allow\"},");
+  std::ofstream(data_ / "policy.json", std::ios::trunc) << policy;
+  ASSERT_EQ(daemon_->Stop(), 0);
+  daemon_->set_extra_args({"--fetch-ca", (www / "cert.pem").string()});
+  daemon_->Start();
+  op_ = std::make_unique<Client>(*daemon_, "operator");  // installed capsules survived the restart
+  // Wait until the TLS server accepts connections.
+  for (int i = 0; i < 100; ++i) {
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool up = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(s);
+    if (up) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  auto [id, out] = Probe({"request", origin + "/*", "read", "read", origin + "/hello.txt", "last",
+                          "read", "https://127.0.0.1:" + std::to_string(port) + "/hello.txt", "last",
+                          "request", "https://example.org/*", "read", "read", origin + "/hello.txt", "-"});
+  ASSERT_EQ(out.size(), 5u) << ::testing::PrintToString(out);
+  EXPECT_EQ(out[0].rfind("token ", 0), 0u) << out[0];
+  EXPECT_EQ(out[1], "data hello over tls");
+  EXPECT_EQ(out[2], "error permission_denied wrong_resource");  // another spelling of the origin
+  EXPECT_EQ(out[3].rfind("error permission_denied", 0), 0u) << out[3];  // not in the policy: ask → nobody → denied
+  EXPECT_EQ(out[4], "error unauthenticated missing_token");
 }
 
 TEST_F(CapsuleBridgeTest, RevokeAllTakesEffectMidSession) {

@@ -28,7 +28,11 @@ void AddServeCommand(CLI::App& app, const GlobalOptions& global, int& exit_code)
       ->delimiter(',')
       ->check(CLI::IsMember({"Users", "UsersAI", "Public", "MyWebSite", "Local", "AppCapsules",
                              "ElastOS", "PC2Host"}));
-  cmd->callback([&global, &exit_code, listen, shell, provider, seal] {
+  auto fetch_ca = std::make_shared<std::string>();
+  cmd->add_option("--fetch-ca", *fetch_ca,
+                  "Extra CA certificates (PEM) to trust for https:// fetches, besides the system's")
+      ->check(CLI::ExistingFile);
+  cmd->callback([&global, &exit_code, listen, shell, provider, seal, fetch_ca] {
     const std::string& l = *listen;
     const std::size_t colon = l.rfind(':');
     server::DaemonOptions options;
@@ -36,6 +40,7 @@ void AddServeCommand(CLI::App& app, const GlobalOptions& global, int& exit_code)
     options.shell_dir = *shell;
     options.localhost_provider_dir = *provider;
     options.sealed_roots = *seal;
+    options.fetch_ca_file = *fetch_ca;
     int port = -1;
     if (colon != std::string::npos && colon + 1 < l.size() && l.size() - colon <= 6) {
       port = 0;

@@ -142,7 +142,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
     sealing.key = h.Final();
     for (const std::string& r : options.sealed_roots) sealing.roots.insert(r);
   }
-  d->names_ = std::make_unique<NamespaceService>(*d->runtime_, d->localhost_.get(), std::move(sealing));
+  FetchOptions fo;
+  fo.ca_file = options.fetch_ca_file;
+  d->fetch_ = std::make_unique<FetchProvider>(fo);
+  d->names_ = std::make_unique<NamespaceService>(*d->runtime_, d->localhost_.get(), std::move(sealing),
+                                                 d->fetch_.get());
   d->lifecycle_ = std::make_unique<DaemonLifecycle>(*d->instances_, *d->catalog_);
   d->instances_->SetServices(d->names_.get(), d->lifecycle_.get());
   d->ctx_.names = d->names_.get();

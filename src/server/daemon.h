@@ -54,6 +54,8 @@ struct DaemonOptions {
   // localhost:// roots whose files the runtime seals with AES-256-GCM (namespace_service.h);
   // the key is DATA_DIR/keys/storage.key, created on first use.
   std::vector<std::string> sealed_roots;
+  // Extra trust anchors (PEM) for https:// fetches, besides the system's.
+  std::filesystem::path fetch_ca_file;
 };
 
 // What runtime.json says.
@@ -96,6 +98,7 @@ class Daemon {
   std::unique_ptr<InstanceManager> instances_;
   std::unique_ptr<CapsuleCatalog> catalog_;
   std::unique_ptr<ProviderPool> localhost_;
+  std::unique_ptr<FetchProvider> fetch_;
   std::unique_ptr<NamespaceService> names_;
   std::unique_ptr<Lifecycle> lifecycle_;
   ApiContext ctx_;

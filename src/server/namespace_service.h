@@ -11,7 +11,8 @@
 //      token is validated with all 12 checks (a use is consumed only when all pass);
 //   4. the provider serving the root gets the normalised path — never the token or the caller.
 //
-// Routing: `localhost://<root>/…` goes to the localhost provider pool. Other schemes answer
+// Routing: `localhost://<root>/…` goes to the localhost provider pool; `https://host[:port]/…`
+// (read only, classification public) to the runtime's FetchProvider. Other schemes answer
 // not_found/`no_provider` for now.
 //
 // Thread-safety: Perform may be called concurrently.
@@ -24,6 +25,7 @@
 
 #include "crypto/aead.h"
 #include "runtime/runtime.h"
+#include "server/fetch_provider.h"
 #include "server/provider_pool.h"
 
 namespace elastos::server {
@@ -45,7 +47,9 @@ struct Sealing {
 
 class NamespaceService {
  public:
-  NamespaceService(runtime::Runtime& rt, ProviderPool* localhost, Sealing sealing = {});
+  // `fetch` may be null (https:// then answers no_provider).
+  NamespaceService(runtime::Runtime& rt, ProviderPool* localhost, Sealing sealing = {},
+                   const FetchProvider* fetch = nullptr);
 
   // `members`: the op's extra members as docs/protocol.md §5.1 defines them (content, append,
   // offset, length, recursive, parents); anything else is unknown_field. Returns the
@@ -63,6 +67,7 @@ class NamespaceService {
   runtime::Runtime& rt_;
   ProviderPool* localhost_;
   Sealing sealing_;
+  const FetchProvider* fetch_;
 };
 
 }  // namespace elastos::server

@@ -617,6 +617,16 @@ TEST_F(CapsuleBridgeTest, TokensAreCheckedWithTheOperationsActionAndBoundToTheIn
   auto [c_id, c] = Probe({"request", kNotes, "read", "read", kProbeNote, "tampered"});
   ASSERT_EQ(c.size(), 2u);
   EXPECT_EQ(c[1], "error unauthenticated invalid_signature");
+  // Each exit says what confined the instance.
+  int exits = 0;
+  for (const json::object& r : AuditRecords(*op_, "capsule_exit")) {
+    if (Str(r.at("details"), "filesystem_enforcement").empty()) continue;
+    ++exits;
+    EXPECT_TRUE(Str(r.at("details"), "filesystem_enforcement") == "landlock" ||
+                Str(r.at("details"), "filesystem_enforcement") == "none");
+    EXPECT_FALSE(Str(r.at("details"), "memory_enforcement").empty());
+  }
+  EXPECT_GE(exits, 3);
 }
 
 TEST_F(CapsuleBridgeTest, AnotherInstanceOfTheSameCapsuleCannotUseALiveInstancesToken) {

@@ -58,6 +58,7 @@ struct ExitStatus {
   int exit_code = 0;  // what `elastos capsule run` exits with (DESIGN.md §6)
   std::string tier;   // "interp" or "aot" ("" when the worker never ran the guest)
   std::string memory_enforcement;  // "cgroup" or "rlimit_as"
+  std::string filesystem_enforcement;  // "landlock", or "none" (the kernel has no Landlock)
   std::uint64_t output_bytes = 0;
   std::optional<std::uint64_t> fuel_used;
   ResourceUsage usage;

@@ -294,6 +294,7 @@ ExitStatus WasmInstance::Interpret(int wait_status, const std::string& report_li
     out.outcome = parsed->outcome;
     out.tier = parsed->tier;
     out.memory_enforcement = parsed->memory_enforcement;
+    out.filesystem_enforcement = parsed->filesystem_enforcement;
     out.output_bytes = parsed->output_bytes;
     out.fuel_used = parsed->fuel_used;
   } else if (WIFSIGNALED(wait_status)) {

@@ -252,6 +252,10 @@ int RunCapsule(const RunArgs& args, const GlobalOptions& global) {
   done.details["cpu_ms"] = exit_status->usage.cpu_us / 1000;
   done.details["wall_ms"] = exit_status->usage.wall_us / 1000;
   done.details["max_rss_kib"] = exit_status->usage.max_rss_kib;
+  if (!exit_status->memory_enforcement.empty()) done.details["memory_enforcement"] = exit_status->memory_enforcement;
+  if (!exit_status->filesystem_enforcement.empty()) {
+    done.details["filesystem_enforcement"] = exit_status->filesystem_enforcement;
+  }
   if (o.kind == OutcomeKind::kExited) done.details["guest_exit_code"] = o.exit_code;
   if (Status a = audit(done); !a.ok()) Fail(a.WithContext("audit"));
 

@@ -254,6 +254,12 @@ void InstanceManager::Supervise(std::shared_ptr<Running> r) {
       done.details["exit_code"] = exit->exit_code;
       done.details["cpu_ms"] = exit->usage.cpu_us / 1000;
       done.details["wall_ms"] = exit->usage.wall_us / 1000;
+      // What actually confined it, so an operator reading the trail knows (a kernel without
+      // Landlock leaves only the WASI host's path checks and the seccomp filter).
+      if (!exit->memory_enforcement.empty()) done.details["memory_enforcement"] = exit->memory_enforcement;
+      if (!exit->filesystem_enforcement.empty()) {
+        done.details["filesystem_enforcement"] = exit->filesystem_enforcement;
+      }
       if (r->stop_requested) {
         // Stopped on purpose (by a person, the shell or shutdown): not a failure of the capsule.
         done.outcome = "ok";

@@ -220,7 +220,8 @@ constexpr const char* kPolicy = R"({
      "decision": "allow"},
     {"resource": "localhost://Users/self/Documents/Notes/brief.txt", "actions": ["read"],
      "decision": "allow", "expires_in_s": 1},
-    {"resource": "localhost://Users/*", "actions": ["*"], "decision": "deny"}
+    {"resource": "localhost://Users/*", "actions": ["*"], "decision": "deny"},
+    {"capsule": "probe", "resource": "elastos://*", "actions": ["read"], "decision": "allow"}
   ]
 })";
 
@@ -758,6 +759,28 @@ TEST_F(CapsuleBridgeTest, HttpsReadsNeedAGrantForExactlyThatOrigin) {
   EXPECT_EQ(out[2], "error permission_denied wrong_resource");  // another spelling of the origin
   EXPECT_EQ(out[3].rfind("error permission_denied", 0), 0u) << out[3];  // not in the policy: ask → nobody → denied
   EXPECT_EQ(out[4], "error unauthenticated missing_token");
+}
+
+TEST_F(CapsuleBridgeTest, FetchContentReadsTheVerifiedContentStoreWithAToken) {
+  HttpReply put = op_->Call("PUT", "/api/content", "content by address");
+  ASSERT_EQ(put.status, 201) << put.body;
+  const std::string cid = Str(Json(put.body), "cid");
+  const std::string uri = "elastos://" + cid;
+  auto [id, out] = Probe({"raw", R"({"type":"fetch_content","uri":")" + uri + R"("})",
+                          "request", uri, "read",
+                          "raw", R"({"type":"fetch_content","uri":")" + uri + R"(","token":"#1"})"});
+  ASSERT_EQ(out.size(), 3u) << ::testing::PrintToString(out);
+  EXPECT_EQ(out[0], "error unauthenticated missing_token");
+  // (raw sends the literal "#1": the probe substitutes tokens only in its own commands)
+  EXPECT_EQ(out[2].rfind("error", 0), 0u) << out[2];
+  const std::string token = out[1].substr(6);
+  auto [id2, out2] = Probe({"raw", R"({"type":"fetch_content","uri":"ipfs://)" + cid + R"(","token":")" + token + R"("})"});
+  ASSERT_EQ(out2.size(), 1u);
+  // The token belongs to the first instance, which has exited: refused like any other holder's.
+  EXPECT_EQ(out2[0], "error permission_denied token_revoked");
+  auto [id3, out3] = Probe({"request", uri, "read", "fetch", uri, "last"});
+  ASSERT_EQ(out3.size(), 2u) << ::testing::PrintToString(out3);
+  EXPECT_EQ(out3[1], "data content by address");
 }
 
 TEST_F(CapsuleBridgeTest, RevokeAllTakesEffectMidSession) {

@@ -482,13 +482,21 @@ json::object CapsuleBridge::Handle(const json::object& request) {
     return {{"type", "revoked"}, {"epoch", *epoch}};
   }
 
-  static const char* const kNotYet[] = {"fetch_content"};
-  for (const char* known : kNotYet) {
-    if (type == known) {
-      return fail(Unavailable("not_available",
-                              "'" + type + "' is not available in this runtime yet (see the "
-                                           "README's list of missing features)"));
-    }
+  if (type == "fetch_content") {
+    if (Status s = m.Only({"uri", "token", "offset", "length"}); !s.ok()) return fail(s);
+    Result<std::string> uri = m.String("uri");
+    Result<std::optional<std::string>> token = m.OptString("token");
+    Result<std::optional<std::uint64_t>> offset = m.OptUint("offset", 0, 1ull << 53);
+    Result<std::optional<std::uint64_t>> length = m.OptUint("length", 1, kMaxResourceChunk);
+    if (!uri.ok()) return fail(uri.status());
+    if (!token.ok()) return fail(token.status());
+    if (!offset.ok()) return fail(offset.status());
+    if (!length.ok()) return fail(length.status());
+    if (ns_ == nullptr) return fail(Unavailable("not_available", "this runtime has no content store"));
+    Result<json::object> out = ns_->FetchContent(caller_, *uri, token->value_or(""),
+                                                 offset->value_or(0), length->value_or(kMaxResourceChunk));
+    if (!out.ok()) return fail(out.status());
+    return *out;
   }
   return fail(InvalidArgument("unknown_request", "unknown request type '" + type + "'"));
 }

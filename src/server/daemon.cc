@@ -15,6 +15,7 @@
 #include "crypto/ed25519.h"
 #include "crypto/sha256.h"
 #include "identity/key_file.h"
+#include "server/api_content.h"
 #include "runtime/capsule/artifact.h"
 
 namespace elastos::server {
@@ -155,8 +156,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
                          "unanswered\n", s.ToString().c_str());
   }
 
+  d->content_ = std::make_unique<ContentService>(options.data_dir);  // DATA_DIR/blocks
+  d->names_->SetContent(d->content_.get());
   http::Router router;
   AddApiRoutes(router, d->ctx_);
+  AddContentRoutes(router, d->ctx_, *d->content_);
   http::ServerOptions so;
   so.host = options.host;
   so.port = options.port;

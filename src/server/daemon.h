@@ -30,6 +30,7 @@
 #include "server/api.h"
 #include "server/capsule_bridge.h"
 #include "server/catalog.h"
+#include "server/content_service.h"
 #include "server/instances.h"
 #include "server/namespace_service.h"
 #include "server/provider_pool.h"
@@ -98,6 +99,7 @@ class Daemon {
   std::unique_ptr<InstanceManager> instances_;
   std::unique_ptr<CapsuleCatalog> catalog_;
   std::unique_ptr<ProviderPool> localhost_;
+  std::unique_ptr<ContentService> content_;  // before server_: outlives the routes using it
   std::unique_ptr<FetchProvider> fetch_;
   std::unique_ptr<NamespaceService> names_;
   std::unique_ptr<Lifecycle> lifecycle_;

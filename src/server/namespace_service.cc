@@ -166,6 +166,40 @@ Result<json::object> NamespaceService::PerformSealed(std::string_view op, const 
   return r;
 }
 
+Result<json::object> NamespaceService::FetchContent(const runtime::Caller& caller,
+                                                    std::string_view uri, std::string_view token,
+                                                    std::uint64_t offset, std::uint64_t length) {
+  std::string_view rest;
+  for (std::string_view scheme : {"elastos://", "ipfs://"}) {
+    if (uri.substr(0, scheme.size()) == scheme) rest = uri.substr(scheme.size());
+  }
+  if (rest.empty()) return InvalidArgument("bad_uri", "fetch_content takes elastos://<cid>[/path] or ipfs://<cid>[/path]");
+  const std::size_t slash = rest.find('/');
+  ELASTOS_ASSIGN_OR_RETURN(ipld::Cid cid, ipld::Cid::Parse(rest.substr(0, slash)));
+  const std::string path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash + 1));
+  // One spelling for tokens: elastos://<cid as parsed>[/path], normalised like any resource.
+  Result<std::string> canonical =
+      runtime::NormalizeResource("elastos://" + cid.ToString() + (path.empty() ? "" : "/" + path));
+  if (!canonical.ok()) return InvalidArgument("bad_uri", canonical.status().message());
+  if (!caller.is_shell()) {
+    if (token.empty()) {
+      return Unauthenticated("missing_token", "fetching " + *canonical + " needs a read token for it");
+    }
+    ELASTOS_RETURN_IF_ERROR(
+        rt_.Access(caller, token, Action::kRead, *canonical, runtime::Classification::kPublic));
+  }
+  if (content_ == nullptr) return Unavailable("not_available", "this runtime has no content store");
+  // The normalised path (no empty or dot segments), after "elastos://<cid>/".
+  const std::size_t prefix = std::string_view("elastos://").size() + cid.ToString().size();
+  const std::string normal_path = canonical->size() > prefix ? canonical->substr(prefix + 1) : "";
+  ELASTOS_ASSIGN_OR_RETURN(FileRange r, content_->ReadFile(cid, normal_path, offset,
+                                                           std::min<std::uint64_t>(length, kMaxResourceChunk)));
+  return json::object{{"type", "content"},
+                      {"data", Base64Encode(r.data)},
+                      {"eof", r.offset + r.data.size() >= r.total_size},
+                      {"size", r.total_size}};
+}
+
 Result<json::object> NamespaceService::Perform(const runtime::Caller& caller, std::string_view op,
                                                std::string_view uri, std::string_view token,
                                                const json::object& members) {

@@ -25,6 +25,7 @@
 
 #include "crypto/aead.h"
 #include "runtime/runtime.h"
+#include "server/content_service.h"
 #include "server/fetch_provider.h"
 #include "server/provider_pool.h"
 
@@ -58,6 +59,14 @@ class NamespaceService {
                                       std::string_view uri, std::string_view token,
                                       const boost::json::object& members);
 
+  // fetch_content (docs/protocol.md §5.1): `elastos://<cid>[/path]` or `ipfs://<cid>[/path]` from
+  // the runtime's content store, every block verified. Everyone but the shell needs a read token
+  // on the URI (spelled elastos://). Returns the `content` response object.
+  Result<boost::json::object> FetchContent(const runtime::Caller& caller, std::string_view uri,
+                                           std::string_view token, std::uint64_t offset,
+                                           std::uint64_t length);
+  void SetContent(ContentService* content) { content_ = content; }
+
  private:
   Result<boost::json::object> Provider(boost::json::object request);
   Result<Bytes> ReadWhole(const std::string& path);
@@ -68,6 +77,7 @@ class NamespaceService {
   ProviderPool* localhost_;
   Sealing sealing_;
   const FetchProvider* fetch_;
+  ContentService* content_ = nullptr;
 };
 
 }  // namespace elastos::server

@@ -4,6 +4,7 @@
 //   id                          -> "id <instance id>"
 //   request RESOURCE ACTION     -> "token <wire token>" | "error <code> <reason>"
 //   read URI TOKEN              -> "data <content>"     | "error <code> <reason>"
+//   fetch URI TOKEN             -> "data <content>"     | "error <code> <reason>" (fetch_content)
 //   write URI TOKEN CONTENT     -> "written"            | "error <code> <reason>"
 //   raw JSON                    -> the response object as JSON (any request, verbatim)
 //   sleep MS                    -> "slept" (lets a test act between two requests)
@@ -75,6 +76,14 @@ int main(int argc, char** argv) {
       i += 3;
     } else if (cmd == "read" && i + 2 < a.size()) {
       auto d = client->ReadResource(a[i + 1], token(a[i + 2]));
+      if (d.ok()) {
+        std::printf("data %s\n", std::string(d->begin(), d->end()).c_str());
+      } else {
+        PrintError(d.error());
+      }
+      i += 3;
+    } else if (cmd == "fetch" && i + 2 < a.size()) {
+      auto d = client->FetchContent(a[i + 1], token(a[i + 2]));
       if (d.ok()) {
         std::printf("data %s\n", std::string(d->begin(), d->end()).c_str());
       } else {

@@ -29,6 +29,18 @@ audit::AuditRecord Record(std::string type, const Caller* caller) {
 
 }  // namespace
 
+GrantedToken GrantedToken::Of(const Token& t) {
+  GrantedToken out;
+  out.token = t.ToWire();
+  out.token_id = TokenIdHex(t.fields().id);
+  out.resource = t.fields().resource;
+  out.action = t.fields().action;
+  out.delegatable = t.fields().delegatable;
+  out.expires_at = t.fields().expiry_unix;
+  out.max_uses = t.fields().max_uses;
+  return out;
+}
+
 std::string Caller::holder() const {
   return session.kind == SessionKind::kClient ? session.id : session.instance_id;
 }
@@ -245,15 +257,7 @@ Result<GrantedToken> Runtime::IssueFor(const Caller& shell, const std::string& h
   g.ttl_secs = constraints.expires_in_s;
   ELASTOS_ASSIGN_OR_RETURN(Token t,
                            manager_->Grant(g, Actor{shell.holder(), shell.actor_kind()}));
-  GrantedToken out;
-  out.token = t.ToWire();
-  out.token_id = TokenIdHex(t.fields().id);
-  out.resource = t.fields().resource;
-  out.action = t.fields().action;
-  out.delegatable = t.fields().delegatable;
-  out.expires_at = t.fields().expiry_unix;
-  out.max_uses = t.fields().max_uses;
-  return out;
+  return GrantedToken::Of(t);
 }
 
 Result<GrantedToken> Runtime::Grant(const Caller& shell, std::string_view request_id,
@@ -411,15 +415,7 @@ Result<GrantedToken> Runtime::Delegate(const Caller& caller, std::string_view pa
   d.max_uses = constraints.max_uses;
   d.ttl_secs = constraints.expires_in_s;
   ELASTOS_ASSIGN_OR_RETURN(Token child, manager_->Delegate(p, caller.holder(), d));
-  GrantedToken out;
-  out.token = child.ToWire();
-  out.token_id = TokenIdHex(child.fields().id);
-  out.resource = child.fields().resource;
-  out.action = child.fields().action;
-  out.delegatable = child.fields().delegatable;
-  out.expires_at = child.fields().expiry_unix;
-  out.max_uses = child.fields().max_uses;
-  return out;
+  return GrantedToken::Of(child);
 }
 
 Result<std::uint64_t> Runtime::SendMessage(const Caller& caller, std::string_view to, Bytes payload,

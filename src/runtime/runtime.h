@@ -70,6 +70,8 @@ struct GrantedToken {
   bool delegatable = false;
   std::optional<std::uint64_t> expires_at;
   std::optional<std::uint32_t> max_uses;
+
+  static GrantedToken Of(const Token& t);
 };
 
 struct RuntimeOptions {

@@ -285,24 +285,7 @@ class Api {
     }, options);
   }
 
-  Result<Caller> Authenticate(const Request& q) {
-    std::optional<std::string_view> h = q.Header("Authorization");
-    if (!h) {
-      return Unauthenticated("missing_session", "this route needs a session: send "
-                                                "'Authorization: Bearer <token>' (get one with "
-                                                "POST /api/auth/attach)");
-    }
-    constexpr std::string_view kBearer = "Bearer ";
-    if (h->size() <= kBearer.size() || h->substr(0, kBearer.size()) != kBearer) {
-      return Unauthenticated("invalid_session", "the Authorization header must be 'Bearer <token>'");
-    }
-    std::optional<runtime::Session> s = rt_.sessions().Authenticate(h->substr(kBearer.size()));
-    if (!s) {
-      return Unauthenticated("invalid_session", "the session token is unknown or has ended; "
-                                                "attach again");
-    }
-    return Caller{*s};
-  }
+  Result<Caller> Authenticate(const Request& q) { return AuthenticateRequest(rt_, q); }
 
   Response Health() {
     json::object o;
@@ -879,6 +862,25 @@ class Api {
 };
 
 }  // namespace
+
+Result<runtime::Caller> AuthenticateRequest(runtime::Runtime& rt, const http::Request& q) {
+  std::optional<std::string_view> h = q.Header("Authorization");
+  if (!h) {
+    return Unauthenticated("missing_session", "this route needs a session: send "
+                                              "'Authorization: Bearer <token>' (get one with "
+                                              "POST /api/auth/attach)");
+  }
+  constexpr std::string_view kBearer = "Bearer ";
+  if (h->size() <= kBearer.size() || h->substr(0, kBearer.size()) != kBearer) {
+    return Unauthenticated("invalid_session", "the Authorization header must be 'Bearer <token>'");
+  }
+  std::optional<runtime::Session> s = rt.sessions().Authenticate(h->substr(kBearer.size()));
+  if (!s) {
+    return Unauthenticated("invalid_session", "the session token is unknown or has ended; "
+                                              "attach again");
+  }
+  return Caller{*s};
+}
 
 void AddApiRoutes(http::Router& router, ApiContext& ctx) {
   // The Api object lives as long as the handlers that capture it: owned by a shared_ptr that

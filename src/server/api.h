@@ -33,6 +33,10 @@ struct ApiContext {
   std::shared_ptr<void> routes;  // set by AddApiRoutes: what the handlers refer to
 };
 
+// The session `Authorization: Bearer <token>` proves: the only credential a route looks at to
+// know who calls. unauthenticated/`missing_session` or `invalid_session` otherwise.
+Result<runtime::Caller> AuthenticateRequest(runtime::Runtime& rt, const http::Request& request);
+
 // Adds every API route to `router`. `ctx` must outlive the server.
 void AddApiRoutes(http::Router& router, ApiContext& ctx);
 

@@ -323,25 +323,7 @@ class ContentApi {
   }
 
  private:
-  // As api.cc: the session is who calls; it is the only credential these routes look at.
-  Result<Caller> Authenticate(const Request& q) {
-    std::optional<std::string_view> h = q.Header("Authorization");
-    if (!h) {
-      return Unauthenticated("missing_session", "this route needs a session: send "
-                                                "'Authorization: Bearer <token>' (get one with "
-                                                "POST /api/auth/attach)");
-    }
-    constexpr std::string_view kBearer = "Bearer ";
-    if (h->size() <= kBearer.size() || h->substr(0, kBearer.size()) != kBearer) {
-      return Unauthenticated("invalid_session", "the Authorization header must be 'Bearer <token>'");
-    }
-    std::optional<runtime::Session> s = rt_.sessions().Authenticate(h->substr(kBearer.size()));
-    if (!s) {
-      return Unauthenticated("invalid_session", "the session token is unknown or has ended; "
-                                                "attach again");
-    }
-    return Caller{*s};
-  }
+  Result<Caller> Authenticate(const Request& q) { return AuthenticateRequest(rt_, q); }
 
   // As api.cc's Operator(): a human client session or the shell.
   static Status Operator(const Caller& c, std::string_view what) {

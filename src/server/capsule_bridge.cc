@@ -197,15 +197,7 @@ json::object CapsuleBridge::Handle(const json::object& request) {
       case runtime::DecisionState::kGranted: {
         Result<runtime::Token> t = runtime::Token::FromWire(out->token);
         if (!t.ok()) return fail(t.status());
-        runtime::GrantedToken g;
-        g.token = out->token;
-        g.token_id = out->token_id;
-        g.resource = t->fields().resource;
-        g.action = t->fields().action;
-        g.delegatable = t->fields().delegatable;
-        g.expires_at = t->fields().expiry_unix;
-        g.max_uses = t->fields().max_uses;
-        return TokenResponse("capability_token", g);
+        return TokenResponse("capability_token", runtime::GrantedToken::Of(*t));
       }
       case runtime::DecisionState::kDenied:
         return fail(PermissionDenied("denied", "the shell denied " + *resource + ": " + out->reason));

@@ -18,8 +18,13 @@ packages=(
   # filter, and the guest toolchain that builds C/C++ capsules for wasm32-wasi (§7).
   wabt libseccomp-dev
   clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 libc++abi-19-dev-wasm32
-  # benchmark helpers
+  # benchmark helpers: time and openssl for bench/cid.sh; wrk (the HTTP load generator), nginx
+  # (the baseline file server), curl and jq (attach, token, check read) and time (wrk's CPU) for
+  # bench/localhost_load.sh. Installing nginx starts Debian's system nginx on port 80; the bench
+  # neither uses nor touches it (it runs its own nginx, with its own config, on its own free
+  # loopback port, as a foreground process in a temporary directory).
   time openssl
+  wrk nginx curl jq
 )
 
 missing=()

@@ -408,6 +408,10 @@ Result<GrantedToken> Runtime::Delegate(const Caller& caller, std::string_view pa
   ELASTOS_ASSIGN_OR_RETURN(auto target, messages_->Resolve(to));
   std::optional<Session> session = sessions_->ForInstance(target.first);
   if (!session) return NotFound("no_such_capsule", "capsule instance " + target.first + " is not running");
+  // The shell holds no resource tokens (see Grant); delegating to it would be a way around that.
+  if (session->kind == SessionKind::kShell) {
+    return PermissionDenied("self_grant", "tokens cannot be delegated to the shell");
+  }
   DelegateRequest d;
   d.to_holder = target.first;
   d.session = session->id;

@@ -118,9 +118,14 @@ TEST_F(RuntimeTest, TheShellCannotGrantToItself) {
                 .status()
                 .reason(),
             "self_grant");
-  // It may still hand a token to a running capsule on its own initiative.
+  // It may still hand a token to a running capsule on its own initiative...
   const Caller app = Start(SessionKind::kCapsule, "app-1", "app");
-  EXPECT_TRUE(rt_->GrantDirect(shell_, "app-1", kNotes, Action::kRead, GrantDuration::kSession, {}).ok());
+  GrantConstraints delegatable;
+  delegatable.delegatable = true;
+  auto g = rt_->GrantDirect(shell_, "app-1", kNotes, Action::kRead, GrantDuration::kSession, delegatable);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  // ...but the capsule cannot pass it back to the shell.
+  EXPECT_EQ(rt_->Delegate(app, g->token, "shell-1", std::nullopt, {}).status().reason(), "self_grant");
 }
 
 TEST_F(RuntimeTest, RequesterWaitsWithoutPollingUntilTheShellAnswers) {

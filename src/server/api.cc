@@ -15,6 +15,7 @@
 #include "common/file_util.h"
 #include "runtime/audit/verify.h"
 #include "runtime/capability/resource.h"
+#include "server/capsule_bridge.h"
 #include "server/catalog.h"
 #include "server/instances.h"
 #include "server/namespace_service.h"
@@ -91,10 +92,7 @@ class Body {
     if (!v->is_bool()) return InvalidArgument("bad_field", "'" + std::string(key) + "' must be true or false");
     return std::optional<bool>(v->as_bool());
   }
-  const json::object* Object(std::string_view key) const {
-    const json::value* v = obj_.if_contains(key);
-    return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
-  }
+  const json::value* Get(std::string_view key) const { return obj_.if_contains(key); }
   bool Has(std::string_view key) const { return obj_.contains(key); }
   // An optional array of at most `max` strings (absent: empty).
   Result<std::vector<std::string>> StringList(std::string_view key, std::size_t max) const {
@@ -127,38 +125,6 @@ Result<Action> ParseActionField(const std::string& name) {
   return a;
 }
 
-Result<runtime::GrantConstraints> ParseConstraints(const json::object* o) {
-  runtime::GrantConstraints c;
-  if (o == nullptr) return c;
-  for (const auto& kv : *o) {
-    const std::string_view k = kv.key();
-    const json::value& v = kv.value();
-    auto uint = [&]() -> Result<std::uint64_t> {
-      if (v.is_uint64()) return v.as_uint64();
-      if (v.is_int64() && v.as_int64() >= 0) return static_cast<std::uint64_t>(v.as_int64());
-      return InvalidArgument("bad_field", "constraints." + std::string(k) + " must be a non-negative integer");
-    };
-    if (k == "max_uses") {
-      ELASTOS_ASSIGN_OR_RETURN(std::uint64_t n, uint());
-      if (n == 0 || n > UINT32_MAX) return InvalidArgument("bad_field", "constraints.max_uses must be 1 … 2^32-1");
-      c.max_uses = static_cast<std::uint32_t>(n);
-    } else if (k == "expires_in_s") {
-      ELASTOS_ASSIGN_OR_RETURN(std::uint64_t n, uint());
-      if (n == 0) return InvalidArgument("bad_field", "constraints.expires_in_s must be at least 1");
-      c.expires_in_s = n;
-    } else if (k == "delegatable") {
-      if (!v.is_bool()) return InvalidArgument("bad_field", "constraints.delegatable must be true or false");
-      c.delegatable = v.as_bool();
-    } else if (k == "max_classification") {
-      ELASTOS_ASSIGN_OR_RETURN(std::uint64_t n, uint());
-      if (n > 3) return InvalidArgument("bad_field", "constraints.max_classification must be 0 … 3");
-      c.max_classification = static_cast<runtime::Classification>(n);
-    } else {
-      return InvalidArgument("unknown_field", "unknown member 'constraints." + std::string(k) + "'");
-    }
-  }
-  return c;
-}
 
 // Long polls hold a handler thread each; at most this many wait at once, so quick requests
 // always find a free thread (the rest are answered at once, as if wait_ms were 0).
@@ -411,10 +377,7 @@ class Api {
     if (!rationale.ok()) return Fail(rationale.status());
     Result<runtime::GrantDuration> d = runtime::ParseGrantDuration(duration->value_or("session"));
     if (!d.ok()) return Fail(d.status());
-    if (body->Has("constraints") && body->Object("constraints") == nullptr) {
-      return Fail(InvalidArgument("bad_field", "'constraints' must be an object"));
-    }
-    Result<runtime::GrantConstraints> cons = ParseConstraints(body->Object("constraints"));
+    Result<runtime::GrantConstraints> cons = ParseCapabilityConstraints(body->Get("constraints"));
     if (!cons.ok()) return Fail(cons.status());
     Result<runtime::GrantedToken> g = rt_.Grant(c, *id, *d, *cons, rationale->value_or(""));
     if (!g.ok()) return Fail(g.status());

@@ -84,11 +84,13 @@ Result<Action> ActionMember(const Members& m, std::string_view key) {
   return a;
 }
 
-Result<runtime::GrantConstraints> ConstraintsMember(const Members& m) {
+
+}  // namespace
+
+Result<runtime::GrantConstraints> ParseCapabilityConstraints(const json::value* v) {
   runtime::GrantConstraints c;
-  const json::value* v = m.Get("constraints");
   if (v == nullptr) return c;
-  if (!v->is_object()) return m.Bad("constraints", "an object");
+  if (!v->is_object()) return InvalidArgument("bad_field", "'constraints' must be an object");
   Members inner(v->as_object(), "constraints");
   for (const auto& kv : v->as_object()) {
     const std::string_view k = kv.key();
@@ -113,6 +115,8 @@ Result<runtime::GrantConstraints> ConstraintsMember(const Members& m) {
   }
   return c;
 }
+
+namespace {
 
 // A bytes member: standard base64, or (the reference's form) an array of integers 0 … 255.
 Result<Bytes> BytesMember(const Members& m, std::string_view key) {
@@ -317,7 +321,7 @@ json::object CapsuleBridge::Handle(const json::object& request) {
     if (!token.ok()) return fail(token.status());
     if (!to.ok()) return fail(to.status());
     if (!resource.ok()) return fail(resource.status());
-    Result<runtime::GrantConstraints> constraints = ConstraintsMember(m);
+    Result<runtime::GrantConstraints> constraints = ParseCapabilityConstraints(m.Get("constraints"));
     if (!constraints.ok()) return fail(constraints.status());
     Result<runtime::GrantedToken> g = rt_.Delegate(caller_, *token, *to, *resource, *constraints);
     if (!g.ok()) return fail(g.status());
@@ -406,7 +410,7 @@ json::object CapsuleBridge::Handle(const json::object& request) {
     Result<runtime::GrantDuration> duration =
         runtime::ParseGrantDuration(duration_name->value_or("session"));
     if (!duration.ok()) return fail(m.Bad("duration", "once, session or always"));
-    Result<runtime::GrantConstraints> constraints = ConstraintsMember(m);
+    Result<runtime::GrantConstraints> constraints = ParseCapabilityConstraints(m.Get("constraints"));
     if (!constraints.ok()) return fail(constraints.status());
     const bool direct = m.Get("capsule_id") || m.Get("resource") || m.Get("action");
     if (id->has_value() == direct) {

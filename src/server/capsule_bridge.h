@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,10 @@ class Lifecycle {
                                                              std::vector<std::string> args) = 0;
   virtual Status Stop(const runtime::Caller& by, std::string_view instance_id) = 0;
 };
+
+// A CapabilityConstraints object (docs/protocol.md §5.1; also the HTTP API's `constraints`):
+// absent (null) is no constraints. Errors: invalid_argument/`unknown_field`, `bad_field`.
+Result<runtime::GrantConstraints> ParseCapabilityConstraints(const boost::json::value* v);
 
 class CapsuleBridge final : public compute::RequestHandler {
  public:

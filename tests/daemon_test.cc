@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -807,6 +808,36 @@ TEST_F(CapsuleBridgeTest, MalformedRequestsAreAnsweredAndShellRequestsRefused) {
   EXPECT_EQ(out[2], "error permission_denied shell_only");
   EXPECT_EQ(out[3], "error invalid_argument unknown_request");
   EXPECT_EQ(out[4], R"({"type":"pong"})");
+}
+
+// Long polls hold handler threads; one session gets at most two at a time, so it cannot starve
+// the API. The third answers at once (still pending) while the first two wait.
+TEST_F(DaemonTest, OneSessionCannotHoldMoreThanTwoLongPolls) {
+  Client person(*daemon_, "dashboard");
+  person.Call("GET", "/api/prompts?wait_ms=1");  // someone is present, so the shell asks and waits
+  Client carol(*daemon_, "carol");
+  HttpReply req = carol.Call("POST", "/api/capability/request",
+                             R"({"resource":"localhost://Public/slow/*","action":"read"})");
+  const std::string id = Str(Json(req.body), "request_id");
+  std::atomic<int> order{0};
+  std::vector<int> finished(3, -1);
+  std::vector<std::string> states(3);
+  std::vector<std::thread> polls;
+  for (int i = 0; i < 3; ++i) {
+    polls.emplace_back([&, i] {
+      // Each on its own connection, all with carol's bearer.
+      HttpClient http(daemon_->port());
+      if (i == 2) std::this_thread::sleep_for(500ms);  // the first two are surely waiting
+      HttpReply r = http.Request("GET", "/api/capability/request/" + id + "?wait_ms=4000", "",
+                                 {{"Authorization", "Bearer " + carol.bearer()}});
+      states[i] = Str(Json(r.body), "status");
+      finished[i] = order++;
+    });
+  }
+  for (auto& t : polls) t.join();
+  EXPECT_EQ(finished[2], 0) << "the third poll should have been answered first, at once";
+  EXPECT_EQ(states[2], "pending");
+  EXPECT_EQ(states[0], "pending");  // waited out its 4 s
 }
 
 TEST_F(DaemonTest, TenThousandHostileRequestsGetJsonErrorsAndTheDaemonStaysUp) {

@@ -7,6 +7,8 @@
 #include <boost/json.hpp>
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <initializer_list>
 #include <optional>
 #include <sstream>
@@ -126,27 +128,40 @@ Result<Action> ParseActionField(const std::string& name) {
 }
 
 
-// Long polls hold a handler thread each; at most this many wait at once, so quick requests
-// always find a free thread (the rest are answered at once, as if wait_ms were 0).
+// Long polls hold a handler thread each. At most kMaxLongPolls wait at once, and at most
+// kMaxLongPollsPerSession of one session, so quick requests always find a free thread and one
+// client cannot take every slot; the rest are answered at once, as if wait_ms were 0.
 constexpr int kMaxLongPolls = 8;
-std::atomic<int> g_long_polls{0};
+constexpr int kMaxLongPollsPerSession = 2;
 
 class LongPoll {
  public:
-  explicit LongPoll(std::chrono::milliseconds wanted) {
-    if (wanted.count() > 0 && g_long_polls.fetch_add(1) < kMaxLongPolls) {
+  LongPoll(const std::string& session, std::chrono::milliseconds wanted) : session_(session) {
+    if (wanted.count() <= 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    int& mine = per_session_[session_];
+    if (total_ < kMaxLongPolls && mine < kMaxLongPollsPerSession) {
+      ++total_;
+      ++mine;
       held_ = true;
       wait_ = wanted;
-    } else if (wanted.count() > 0) {
-      g_long_polls.fetch_sub(1);
+    } else if (mine == 0) {
+      per_session_.erase(session_);
     }
   }
   ~LongPoll() {
-    if (held_) g_long_polls.fetch_sub(1);
+    if (!held_) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    --total_;
+    if (--per_session_[session_] == 0) per_session_.erase(session_);
   }
   std::chrono::milliseconds wait() const { return wait_; }
 
  private:
+  static inline std::mutex mu_;
+  static inline int total_ = 0;
+  static inline std::map<std::string, int> per_session_;
+  std::string session_;
   bool held_ = false;
   std::chrono::milliseconds wait_{0};
 };
@@ -324,7 +339,7 @@ class Api {
   }
 
   Response RequestStatus(const Caller& c, Request& q) {
-    LongPoll poll(WaitParam(q));
+    LongPoll poll(c.session.id, WaitParam(q));
     Result<runtime::DecisionOutcome> out = rt_.RequestStatus(c, q.Param("id"), poll.wait());
     if (!out.ok()) return Fail(out.status());
     json::object o;
@@ -430,7 +445,7 @@ class Api {
       while (std::getline(in, id, ',') && seen.size() < 256) seen.push_back(id);
     }
     json::array list;
-    LongPoll poll(WaitParam(q));
+    LongPoll poll(c.session.id, WaitParam(q));
     for (const runtime::Prompt& p : rt_.prompts().Watch(c.session.id, poll.wait(), seen)) {
       json::object o = PendingJson(p.request);
       o["prompt_id"] = p.id;
@@ -712,7 +727,7 @@ class Api {
   Response WaitInstance(const Caller& c, Request& q) {
     Result<InstanceInfo> i = VisibleInstance(c, q.Param("id"));
     if (!i.ok()) return Fail(i.status());
-    LongPoll poll(WaitParam(q));
+    LongPoll poll(c.session.id, WaitParam(q));
     Result<InstanceInfo> done = ctx_.instances->Wait(i->id, poll.wait());
     if (!done.ok()) return Fail(done.status());
     return JsonOk(InstanceJson(*done));

@@ -184,7 +184,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
     while (!self->sweeper_cv_.wait_for(lock, std::chrono::seconds(60),
                                        [self] { return self->sweeper_stop_; })) {
       lock.unlock();
-      self->runtime_->sessions().EndIdleClients(std::chrono::hours(1));
+      for (const std::string& id : self->runtime_->sessions().IdleClients(std::chrono::hours(1))) {
+        self->runtime_->EndSession(id, "idle for an hour").IgnoreError();
+      }
       lock.lock();
     }
   });

@@ -116,20 +116,14 @@ Status SessionRegistry::End(std::string_view id) {
   return store_.EndSession(id);
 }
 
-std::size_t SessionRegistry::EndIdleClients(std::chrono::seconds idle) {
-  std::vector<std::string> idle_ids;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    const std::int64_t cutoff = now_() - idle.count();
-    for (const auto& [id, s] : by_id_) {
-      if (s.kind == SessionKind::kClient && s.last_active_unix < cutoff) idle_ids.push_back(id);
-    }
+std::vector<std::string> SessionRegistry::IdleClients(std::chrono::seconds idle) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  const std::int64_t cutoff = now_() - idle.count();
+  for (const auto& [id, s] : by_id_) {
+    if (s.kind == SessionKind::kClient && s.last_active_unix < cutoff) out.push_back(id);
   }
-  std::size_t ended = 0;
-  for (const std::string& id : idle_ids) {
-    if (End(id).ok()) ++ended;
-  }
-  return ended;
+  return out;
 }
 
 }  // namespace elastos::runtime

@@ -66,9 +66,9 @@ class SessionRegistry {
   // Forgets the session and durably ends it in the store (its tokens are revoked). Idempotent
   // for ids the store already knows as ended; not_found/`no_such_session` for unknown ones.
   [[nodiscard]] Status End(std::string_view id);
-  // Ends every client session idle for longer than `idle` (shell and capsule sessions end with
-  // their instance). Returns how many ended.
-  std::size_t EndIdleClients(std::chrono::seconds idle);
+  // Client sessions idle for longer than `idle` (shell and capsule sessions end with their
+  // instance); the caller ends them through Runtime::EndSession, which audits and cancels.
+  std::vector<std::string> IdleClients(std::chrono::seconds idle) const;
 
  private:
   CapabilityStore& store_;

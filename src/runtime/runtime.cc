@@ -142,8 +142,7 @@ Status Runtime::Audit(audit::AuditRecord record, bool durable) {
 Status Runtime::ShellOrOperator(const Caller& caller, std::string_view what) {
   // Revocation only ever removes authority, so the person operating the runtime may do it too
   // (a capsule or an agent may not: it could cut off its neighbours).
-  if (caller.is_shell()) return OkStatus();
-  if (caller.session.kind == SessionKind::kClient && !caller.session.agent) return OkStatus();
+  if (caller.is_shell_or_operator()) return OkStatus();
   return PermissionDenied("shell_only", std::string(what) +
                                             " is reserved for the shell and the human operator");
 }

@@ -53,6 +53,11 @@ struct Caller {
   std::string name() const;  // capsule name or client owner, for people and the audit
   audit::ActorKind actor_kind() const;
   bool is_shell() const { return session.kind == SessionKind::kShell; }
+  // The shell, or a person's client session (not a capsule, not an agent): who may install and
+  // launch capsules, read the audit trail and revoke.
+  bool is_shell_or_operator() const {
+    return is_shell() || (session.kind == SessionKind::kClient && !session.agent);
+  }
 };
 
 struct GrantConstraints {

@@ -475,9 +475,7 @@ class Api {
   // The audit trail is the operator's and the shell's to read (it names every capsule's
   // activity); capsules and agents may not.
   Status AuditReader(const Caller& c) {
-    if (c.is_shell() || (c.session.kind == runtime::SessionKind::kClient && !c.session.agent)) {
-      return OkStatus();
-    }
+    if (c.is_shell_or_operator()) return OkStatus();
     return PermissionDenied("operator_only", "the audit trail is for the shell and the operator");
   }
 
@@ -588,9 +586,7 @@ class Api {
 
   // --- capsules: installing and launching is the operator's and the shell's, not capsules'.
   Status Operator(const Caller& c, std::string_view what) {
-    if (c.is_shell() || (c.session.kind == runtime::SessionKind::kClient && !c.session.agent)) {
-      return OkStatus();
-    }
+    if (c.is_shell_or_operator()) return OkStatus();
     return PermissionDenied("operator_only", std::string(what) + " is for the shell and the operator");
   }
   Status Capsules() {
@@ -630,7 +626,7 @@ class Api {
     json::array running;
     // Capsules see only themselves: a list of neighbours is information they were not granted.
     for (const InstanceInfo& i : ctx_.instances->List()) {
-      if (Operator(c, "").ok() || i.id == c.session.instance_id) running.push_back(InstanceJson(i));
+      if (c.is_shell_or_operator() || i.id == c.session.instance_id) running.push_back(InstanceJson(i));
     }
     return JsonOk(json::object{{"capsules", std::move(installed)}, {"instances", std::move(running)}});
   }
@@ -694,7 +690,7 @@ class Api {
   Result<InstanceInfo> VisibleInstance(const Caller& c, std::string_view id) {
     ELASTOS_RETURN_IF_ERROR(Capsules());
     std::optional<InstanceInfo> i = ctx_.instances->Get(id);
-    if (!i || (!Operator(c, "").ok() && i->id != c.session.instance_id)) {
+    if (!i || (!c.is_shell_or_operator() && i->id != c.session.instance_id)) {
       return NotFound("no_such_capsule", "no capsule instance " + std::string(id));
     }
     return *i;
@@ -704,7 +700,7 @@ class Api {
     if (Status s = Capsules(); !s.ok()) return Fail(s);
     json::array list;
     for (const InstanceInfo& i : ctx_.instances->List()) {
-      if (Operator(c, "").ok() || i.id == c.session.instance_id) list.push_back(InstanceJson(i));
+      if (c.is_shell_or_operator() || i.id == c.session.instance_id) list.push_back(InstanceJson(i));
     }
     return JsonOk(json::object{{"instances", std::move(list)}});
   }

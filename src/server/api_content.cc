@@ -325,11 +325,8 @@ class ContentApi {
  private:
   Result<Caller> Authenticate(const Request& q) { return AuthenticateRequest(rt_, q); }
 
-  // As api.cc's Operator(): a human client session or the shell.
   static Status Operator(const Caller& c, std::string_view what) {
-    if (c.is_shell() || (c.session.kind == runtime::SessionKind::kClient && !c.session.agent)) {
-      return OkStatus();
-    }
+    if (c.is_shell_or_operator()) return OkStatus();
     return PermissionDenied("operator_only", std::string(what) + " is for the shell and the operator");
   }
 

@@ -20,6 +20,15 @@ std::string_view CodeName(Code code) {
   return "internal";
 }
 
+Code ErrorCodeFromName(std::string_view name) {
+  for (Code c : {Code::kInvalidArgument, Code::kNotFound, Code::kPermissionDenied,
+                 Code::kUnauthenticated, Code::kResourceExhausted, Code::kFailedPrecondition,
+                 Code::kInternal, Code::kUnavailable}) {
+    if (CodeName(c) == name) return c;
+  }
+  return Code::kInternal;
+}
+
 int HttpStatus(Code code) {
   switch (code) {
     case Code::kOk: return 200;

@@ -30,6 +30,9 @@ enum class Code : std::uint8_t {
 
 // "invalid_argument", "not_found", … — the wire spelling.
 std::string_view CodeName(Code code);
+// The error code a wire name names ("not_found" → kNotFound). Anything that is not one of the
+// error codes ("ok", unknown words) is kInternal: a peer's answer we cannot place is a failure.
+Code ErrorCodeFromName(std::string_view name);
 // The HTTP status that corresponds to `code` (200, 400, 404, 403, 401, 429, 409, 500, 503).
 int HttpStatus(Code code);
 

@@ -30,6 +30,17 @@ TEST(Status, CodesMapToWireNamesAndHttp) {
   EXPECT_EQ(HttpStatus(Code::kNotFound), 404);
 }
 
+TEST(Status, ErrorCodesRoundTripThroughTheirNamesAndNothingElseIsAnError) {
+  for (Code c : {Code::kInvalidArgument, Code::kNotFound, Code::kPermissionDenied,
+                 Code::kUnauthenticated, Code::kResourceExhausted, Code::kFailedPrecondition,
+                 Code::kInternal, Code::kUnavailable}) {
+    EXPECT_EQ(ErrorCodeFromName(CodeName(c)), c);
+  }
+  EXPECT_EQ(ErrorCodeFromName("ok"), Code::kInternal);  // an error that claims success
+  EXPECT_EQ(ErrorCodeFromName("Not_Found"), Code::kInternal);
+  EXPECT_EQ(ErrorCodeFromName(""), Code::kInternal);
+}
+
 TEST(Status, ContextAndToString) {
   Status s = InvalidArgument("missing_field", "field 'name' is required").WithContext("capsule.json");
   EXPECT_EQ(s.code(), Code::kInvalidArgument);

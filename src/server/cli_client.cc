@@ -122,13 +122,7 @@ Status ApiError(const Reply& r) {
         const json::value* f = e->as_object().if_contains(k);
         return f && f->is_string() ? std::string(f->as_string()) : std::string();
       };
-      Code code = Code::kInternal;
-      for (Code c : {Code::kInvalidArgument, Code::kNotFound, Code::kPermissionDenied,
-                     Code::kUnauthenticated, Code::kResourceExhausted, Code::kFailedPrecondition,
-                     Code::kUnavailable}) {
-        if (CodeName(c) == word("code")) code = c;
-      }
-      return Status(code, word("reason"), word("message"));
+      return Status(ErrorCodeFromName(word("code")), word("reason"), word("message"));
     }
   }
   return Internal("api_error", "the runtime answered HTTP " + std::to_string(r.status));

@@ -53,14 +53,7 @@ Result<json::object> NamespaceService::Provider(json::object request) {
       return v && v->is_string() ? std::string(v->as_string()) : std::string();
     };
     // The provider's error, with the canonical code it named (anything else is internal).
-    const std::string code = word("code");
-    Code c = Code::kInternal;
-    for (Code candidate : {Code::kInvalidArgument, Code::kNotFound, Code::kPermissionDenied,
-                           Code::kUnauthenticated, Code::kResourceExhausted,
-                           Code::kFailedPrecondition, Code::kUnavailable}) {
-      if (CodeName(candidate) == code) c = candidate;
-    }
-    return Status(c, word("reason").empty() ? "provider_error" : word("reason"),
+    return Status(ErrorCodeFromName(word("code")), word("reason").empty() ? "provider_error" : word("reason"),
                   "provider: " + word("message"));
   }
   if (type != "resource_response") {

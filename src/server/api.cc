@@ -205,18 +205,6 @@ json::object PendingJson(const runtime::PendingRequest& p) {
   return o;
 }
 
-json::object GrantedJson(const runtime::GrantedToken& g) {
-  json::object o;
-  o["token"] = g.token;
-  o["token_id"] = g.token_id;
-  o["resource"] = g.resource;
-  o["action"] = std::string(ActionName(g.action));
-  o["delegatable"] = g.delegatable;
-  if (g.expires_at) o["expires_at"] = *g.expires_at;
-  if (g.max_uses) o["max_uses"] = *g.max_uses;
-  return o;
-}
-
 // The routes, with the authentication step in front of every authenticated one.
 class Api {
  public:
@@ -396,7 +384,7 @@ class Api {
     if (!cons.ok()) return Fail(cons.status());
     Result<runtime::GrantedToken> g = rt_.Grant(c, *id, *d, *cons, rationale->value_or(""));
     if (!g.ok()) return Fail(g.status());
-    json::object o = GrantedJson(*g);
+    json::object o = GrantedTokenJson(*g);
     o["request_id"] = *id;
     return JsonOk(o);
   }

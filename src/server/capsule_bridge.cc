@@ -87,6 +87,18 @@ Result<Action> ActionMember(const Members& m, std::string_view key) {
 
 }  // namespace
 
+json::object GrantedTokenJson(const runtime::GrantedToken& g) {
+  json::object o;
+  o["token"] = g.token;
+  o["token_id"] = g.token_id;
+  o["resource"] = g.resource;
+  o["action"] = std::string(ActionName(g.action));
+  o["delegatable"] = g.delegatable;
+  if (g.expires_at) o["expires_at"] = *g.expires_at;
+  if (g.max_uses) o["max_uses"] = *g.max_uses;
+  return o;
+}
+
 Result<runtime::GrantConstraints> ParseCapabilityConstraints(const json::value* v) {
   runtime::GrantConstraints c;
   if (v == nullptr) return c;
@@ -141,15 +153,8 @@ Result<Bytes> BytesMember(const Members& m, std::string_view key) {
 }
 
 json::object TokenResponse(const std::string& type, const runtime::GrantedToken& g) {
-  json::object o;
+  json::object o = GrantedTokenJson(g);
   o["type"] = type;
-  o["token"] = g.token;
-  o["token_id"] = g.token_id;
-  o["resource"] = g.resource;
-  o["action"] = std::string(ActionName(g.action));
-  o["delegatable"] = g.delegatable;
-  if (g.expires_at) o["expires_at"] = *g.expires_at;
-  if (g.max_uses) o["max_uses"] = *g.max_uses;
   return o;
 }
 

@@ -44,6 +44,10 @@ class Lifecycle {
 // absent (null) is no constraints. Errors: invalid_argument/`unknown_field`, `bad_field`.
 Result<runtime::GrantConstraints> ParseCapabilityConstraints(const boost::json::value* v);
 
+// A granted token as the wire and the API describe it (docs/protocol.md `capability_token`
+// members, without `type`).
+boost::json::object GrantedTokenJson(const runtime::GrantedToken& g);
+
 class CapsuleBridge final : public compute::RequestHandler {
  public:
   // `ns` may be null (resource requests then answer provider_unavailable); `lifecycle` may be

@@ -215,6 +215,16 @@ fs::path BesideExecutable(const std::string& name) {
   return self.parent_path().parent_path() / "capsules" / name;
 }
 
+// One of the runtime's own capsules, run from its directory as shipped (unsigned: it is part of
+// the runtime's installation, like the executable itself).
+Result<CapsuleSource> SourceFromDirectory(const fs::path& dir) {
+  CapsuleSource src;
+  ELASTOS_ASSIGN_OR_RETURN(src.manifest, capsule::LoadCapsuleDirectory(dir));
+  src.module = fs::absolute(dir / src.manifest.entry);
+  src.reference = fs::absolute(dir).lexically_normal().string();
+  return src;
+}
+
 }  // namespace
 
 Status Daemon::StartLocalhostProvider() {
@@ -224,10 +234,7 @@ Status Daemon::StartLocalhostProvider() {
   if (!fs::exists(dir / "capsule.json")) {
     return NotFound("no_provider", "no localhost provider capsule at " + dir.string());
   }
-  CapsuleSource src;
-  ELASTOS_ASSIGN_OR_RETURN(src.manifest, capsule::LoadCapsuleDirectory(dir));
-  src.module = fs::absolute(dir / src.manifest.entry);
-  src.reference = fs::absolute(dir).lexically_normal().string();
+  ELASTOS_ASSIGN_OR_RETURN(CapsuleSource src, SourceFromDirectory(dir));
   ProviderPoolOptions po;
   po.size = options_.provider_instances;
   po.data_dir = options_.data_dir / "roots";
@@ -241,10 +248,7 @@ Status Daemon::LaunchShell() {
     return NotFound("no_shell", "no shell capsule at " + dir.string() +
                                     " (build it, or pass 'elastos serve --shell DIR')");
   }
-  CapsuleSource src;
-  ELASTOS_ASSIGN_OR_RETURN(src.manifest, capsule::LoadCapsuleDirectory(dir));
-  src.module = fs::absolute(dir / src.manifest.entry);
-  src.reference = fs::absolute(dir).lexically_normal().string();
+  ELASTOS_ASSIGN_OR_RETURN(CapsuleSource src, SourceFromDirectory(dir));
 
   // The policy goes to the shell on stdin: the shell can read nothing else of ours. No policy
   // file means the safe default: ask, and deny when nobody can answer.

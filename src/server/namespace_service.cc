@@ -35,6 +35,24 @@ const OpInfo* FindOp(std::string_view op) {
   return nullptr;
 }
 
+// The `read` answer for bytes [offset, offset+length) of `whole`, with the request's offset and
+// length members (defaults 0 and the chunk cap; length never above the cap).
+json::object ReadAnswer(const Bytes& whole, const json::object& members) {
+  auto uint = [&](const char* k, std::uint64_t dflt) -> std::uint64_t {
+    const json::value* v = members.if_contains(k);
+    if (v != nullptr && v->is_uint64()) return v->as_uint64();
+    if (v != nullptr && v->is_int64() && v->as_int64() >= 0) return static_cast<std::uint64_t>(v->as_int64());
+    return dflt;
+  };
+  const std::uint64_t offset = std::min<std::uint64_t>(uint("offset", 0), whole.size());
+  const std::uint64_t length = std::min<std::uint64_t>(
+      std::min<std::uint64_t>(uint("length", kMaxResourceChunk), kMaxResourceChunk), whole.size() - offset);
+  const ByteView slice = ByteView(whole).subspan(offset, length);
+  return json::object{{"type", "resource_response"}, {"op", "read"},
+                      {"data", Base64Encode(slice)}, {"eof", offset + length >= whole.size()},
+                      {"size", whole.size()}};
+}
+
 }  // namespace
 
 NamespaceService::NamespaceService(runtime::Runtime& rt, ProviderPool* localhost, Sealing sealing,
@@ -84,12 +102,6 @@ Result<Bytes> NamespaceService::ReadWhole(const std::string& path) {
 
 Result<json::object> NamespaceService::PerformSealed(std::string_view op, const std::string& path,
                                                      const json::object& members) {
-  auto uint = [&](const char* k, std::uint64_t dflt) -> std::uint64_t {
-    const json::value* v = members.if_contains(k);
-    if (v != nullptr && v->is_uint64()) return v->as_uint64();
-    if (v != nullptr && v->is_int64() && v->as_int64() >= 0) return static_cast<std::uint64_t>(v->as_int64());
-    return dflt;
-  };
   if (op == "read") {
     ELASTOS_ASSIGN_OR_RETURN(Bytes sealed, ReadWhole(path));
     Result<Bytes> plain = crypto::Open(sealing_.key, sealed, path);
@@ -99,13 +111,7 @@ Result<json::object> NamespaceService::PerformSealed(std::string_view op, const 
                                                   "before sealing was turned on, or by hand)");
     }
     if (!plain.ok()) return plain.status();
-    const std::uint64_t offset = std::min<std::uint64_t>(uint("offset", 0), plain->size());
-    const std::uint64_t length = std::min<std::uint64_t>(uint("length", kMaxResourceChunk), plain->size() - offset);
-    Bytes slice(plain->begin() + static_cast<std::ptrdiff_t>(offset),
-                plain->begin() + static_cast<std::ptrdiff_t>(offset + length));
-    return json::object{{"type", "resource_response"}, {"op", "read"},
-                        {"data", Base64Encode(slice)}, {"eof", offset + length >= plain->size()},
-                        {"size", plain->size()}};
+    return ReadAnswer(*plain, members);
   }
   if (op == "write") {
     const json::value* content = members.if_contains("content");
@@ -228,21 +234,7 @@ Result<json::object> NamespaceService::Perform(const runtime::Caller& caller, st
         rt_.Access(caller, token, Action::kRead, uri_c, runtime::Classification::kPublic));
     if (fetch_ == nullptr) return NotFound("no_provider", "this runtime does not fetch https:// resources");
     ELASTOS_ASSIGN_OR_RETURN(FetchedBody got, fetch_->Fetch(uri_c));
-    auto uint = [&](const char* k, std::uint64_t dflt) -> std::uint64_t {
-      const json::value* v = members.if_contains(k);
-      if (v != nullptr && v->is_uint64()) return v->as_uint64();
-      if (v != nullptr && v->is_int64() && v->as_int64() >= 0) return static_cast<std::uint64_t>(v->as_int64());
-      return dflt;
-    };
-    const std::uint64_t offset = std::min<std::uint64_t>(uint("offset", 0), got.body.size());
-    const std::uint64_t length =
-        std::min<std::uint64_t>(std::min<std::uint64_t>(uint("length", kMaxResourceChunk), kMaxResourceChunk),
-                                got.body.size() - offset);
-    Bytes slice(got.body.begin() + static_cast<std::ptrdiff_t>(offset),
-                got.body.begin() + static_cast<std::ptrdiff_t>(offset + length));
-    return json::object{{"type", "resource_response"}, {"op", "read"},
-                        {"data", Base64Encode(slice)}, {"eof", offset + length >= got.body.size()},
-                        {"size", got.body.size()}};
+    return ReadAnswer(got.body, members);
   }
   if (canonical->rfind(kLocalhost, 0) != 0) {
     return NotFound("no_provider", "no provider serves " + *canonical +
